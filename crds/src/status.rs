@@ -1,0 +1,233 @@
+//! Status pieces shared by both kinds: the phase, the members table, the upgrade in progress
+//! with its plan, the backup taken and the last finished upgrade.
+//!
+//! The plan is written before any step runs and every step's state is written before and
+//! after it runs, keyed by the upgrade id: a restarted operator resumes from status alone and
+//! never repeats a non-idempotent step (I8).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::KubeSchema;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A one-word summary for people; conditions are the contract for machines.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum Phase {
+    /// Not observed yet.
+    #[default]
+    Pending,
+    /// Every member runs the target version; nothing to do.
+    UpToDate,
+    /// Backup, sync and staging before the disruptive work.
+    Preparing,
+    /// Installing, verifying, draining.
+    Upgrading,
+    /// Traffic moves to the upgraded appliance.
+    Promoting,
+    /// Waiting between product hops (R3).
+    Soaking,
+    /// Failover re-established, final sync.
+    Finishing,
+    /// The next disruptive step waits for a maintenance window.
+    WaitingForWindow,
+    /// A gate waits for a person's approval.
+    AwaitingApproval,
+    /// `spec.paused` holds every new step.
+    Paused,
+    /// A person must act; the Stalled condition says what to do.
+    Stalled,
+    /// Members cannot be observed (unreachable, credentials, certificate); retried.
+    Degraded,
+}
+
+/// A member's failover role as the appliance reports it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum Role {
+    /// Serves the site.
+    Primary,
+    /// Receives data syncs.
+    Backup,
+    /// No failover relationship.
+    Standalone,
+    /// Not observed.
+    #[default]
+    Unknown,
+}
+
+/// A member's health as last observed.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum Health {
+    /// `check_health` succeeded.
+    Healthy,
+    /// The appliance answered and reported a problem.
+    Unhealthy,
+    /// The appliance did not answer.
+    Unreachable,
+    /// Installing or rebooting for an install.
+    Installing,
+    /// Not observed.
+    #[default]
+    Unknown,
+}
+
+/// One row of the members table.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberStatus {
+    /// The member's name from spec.
+    #[schemars(length(max = 63))]
+    pub name: String,
+    /// Failover role.
+    pub role: Role,
+    /// Product version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
+    pub version: Option<String>,
+    /// Base software version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
+    pub base_version: Option<String>,
+    /// Health.
+    pub health: Health,
+    /// Shared IPs this member holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8), inner(length(max = 64)))]
+    pub shared_ips: Vec<String>,
+    /// Accepting new client connections (Atlas traffic nodes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepting_connections: Option<bool>,
+    /// Connected clients at the last observation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connected_clients: Option<u32>,
+    /// When the last data sync finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<Time>,
+    /// The appliance's word on the last data sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 256))]
+    pub last_sync_status: Option<String>,
+    /// What is wrong, when something is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
+    pub message: Option<String>,
+}
+
+/// The upgrade in progress.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeStatus {
+    /// Names this upgrade in approvals, events, backups and idempotency keys.
+    #[schemars(length(max = 63))]
+    pub id: String,
+    /// The version the upgrade started from.
+    #[schemars(length(max = 32))]
+    pub from_version: String,
+    /// The version it goes to.
+    #[schemars(length(max = 32))]
+    pub to_version: String,
+    /// When the plan was made.
+    pub started_at: Option<Time>,
+    /// The id of the step running or next to run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
+    pub current_step: Option<String>,
+    /// Every step, in order.
+    #[schemars(length(max = 256))]
+    pub plan: Vec<PlanStep>,
+}
+
+/// One step of a plan.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanStep {
+    /// Stable within the upgrade, such as `install-rs-b-product-24.1.0`.
+    #[schemars(length(max = 128))]
+    pub id: String,
+    /// What the step does, for people.
+    #[schemars(length(max = 256))]
+    pub description: String,
+    /// Where the step stands.
+    pub state: StepState,
+    /// When it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    /// When it finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
+    /// The appliance's reference for the work (an install id), so a restart polls it instead of
+    /// starting it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
+    pub reference: Option<String>,
+    /// The outcome or the reason it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 1024))]
+    pub message: Option<String>,
+}
+
+/// Where a plan step stands.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum StepState {
+    /// Not started.
+    #[default]
+    Pending,
+    /// Started; recorded before the request was sent.
+    Running,
+    /// Finished and verified.
+    Succeeded,
+    /// Failed; the Stalled condition says what to do.
+    Failed,
+    /// Not needed (already in the desired state when reached).
+    Skipped,
+}
+
+/// The configuration backup taken before the upgrade (R1).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupRecord {
+    /// The upgrade it was taken for.
+    #[schemars(length(max = 63))]
+    pub upgrade_id: String,
+    /// The member it was downloaded from.
+    #[schemars(length(max = 63))]
+    pub member: String,
+    /// Where it was written: `secret/<name>` or a file path.
+    #[schemars(length(max = 1024))]
+    pub location: String,
+    /// SHA-256 of the file, hex.
+    #[schemars(length(max = 64))]
+    pub sha256: String,
+    /// Size in bytes.
+    pub size_bytes: i64,
+    /// Whether it is password protected.
+    pub encrypted: bool,
+    /// When it was taken.
+    pub taken_at: Option<Time>,
+}
+
+/// The last finished upgrade.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LastUpgrade {
+    /// Its id.
+    #[schemars(length(max = 63))]
+    pub id: String,
+    /// From this version.
+    #[schemars(length(max = 32))]
+    pub from_version: String,
+    /// To this version.
+    #[schemars(length(max = 32))]
+    pub to_version: String,
+    /// When it started.
+    pub started_at: Option<Time>,
+    /// When it finished.
+    pub finished_at: Option<Time>,
+    /// Wall-clock seconds from the first disruptive step to the last step.
+    pub duration_seconds: i64,
+    /// Seconds without a serving primary, as the operator observed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downtime_seconds: Option<i64>,
+    /// Sessions cut by a drain timeout with `onTimeout: Proceed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions_cut: Option<i64>,
+}
