@@ -1,1 +1,19 @@
-//! End-to-end harness.
+//! The end-to-end harness: a real Kubernetes API server (the cluster `KUBECONFIG` names, or a
+//! local etcd + kube-apiserver built from Go modules), the simulated appliance fleet, and the
+//! operator binary as a child process.
+//!
+//! Tests share one control plane per test binary and each gets its own namespace and its own
+//! fleet, so they run in parallel without seeing each other.
+
+pub mod cluster;
+pub mod crds;
+pub mod kubectl;
+pub mod namespace;
+pub mod wait;
+
+use std::path::PathBuf;
+
+/// The repository root (tests and the demo read committed files from it).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}

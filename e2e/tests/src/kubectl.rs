@@ -1,0 +1,39 @@
+//! Runs the kubectl built with the control plane against the test cluster: some behaviour
+//! (printer columns, `kubectl wait`) is only visible through kubectl itself.
+
+use std::process::{Command, Output};
+
+use anyhow::{Context, Result};
+
+use crate::cluster::{Cluster, controlplane_bin};
+
+/// What a kubectl run printed and how it ended.
+#[derive(Debug)]
+pub struct KubectlOutput {
+    /// Exit success.
+    pub success: bool,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl From<Output> for KubectlOutput {
+    fn from(o: Output) -> Self {
+        Self {
+            success: o.status.success(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs `kubectl <args>` against the cluster, off the async runtime.
+pub async fn kubectl(cluster: &Cluster, args: &[&str]) -> Result<KubectlOutput> {
+    let mut command = Command::new(controlplane_bin().join("kubectl"));
+    command.arg("--kubeconfig").arg(&cluster.kubeconfig).args(args);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await?
+        .context("failed to run kubectl (built by e2e/controlplane/build.sh)")?;
+    Ok(output.into())
+}

@@ -1,0 +1,4 @@
+//! End-to-end tests against a real kube-apiserver. One binary, so every test shares one
+//! control plane (see `baton_e2e::cluster`).
+
+mod api;
