@@ -146,6 +146,18 @@ pub struct PlanStep {
     /// What the step does, for people.
     #[schemars(length(max = 256))]
     pub description: String,
+    /// What the step does, for the operator resuming from status.
+    pub action: StepAction,
+    /// The upgrade round: one per product version the site passes through (R3).
+    pub round: i32,
+    /// The member (or node) the step acts on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 63))]
+    pub member: Option<String>,
+    /// The package the step installs or stages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 128))]
+    pub package: Option<String>,
     /// Where the step stands.
     pub state: StepState,
     /// When it started.
@@ -163,6 +175,34 @@ pub struct PlanStep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
     pub message: Option<String>,
+}
+
+/// The actions a plan is made of.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
+pub enum StepAction {
+    /// Both members reachable, healthy, same version, permissions, clocks, failover in sync.
+    #[default]
+    Preflight,
+    /// Download the configuration backup from the primary and store it (R1).
+    Backup,
+    /// Sync Now from the primary and wait for it to finish.
+    SyncFailover,
+    /// Wait for a person's approval of a gate.
+    Approval,
+    /// Break the failover relationship.
+    BreakFailover,
+    /// Download a package onto a member without installing it.
+    Stage,
+    /// Install a package and wait for it to finish.
+    Install,
+    /// Check version, health and reachability after installs.
+    Verify,
+    /// Move the site address to a member (the traffic swing).
+    SwingTraffic,
+    /// Re-establish failover with a member as primary.
+    EstablishFailover,
+    /// Wait between product hops so clients follow (R3).
+    Soak,
 }
 
 /// Where a plan step stands.
