@@ -154,10 +154,17 @@ pub struct PlanStep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 63))]
     pub member: Option<String>,
-    /// The package the step installs or stages.
+    /// The package the step installs or stages, or the gate an approval step waits for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 128))]
     pub package: Option<String>,
+    /// The package is base software: the appliance reboots, and a failure stops everything (R6).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub base_software: bool,
+    /// The product version the round brings the members to (checked by Verify and Preflight).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
+    pub version: Option<String>,
     /// Where the step stands.
     pub state: StepState,
     /// When it started.

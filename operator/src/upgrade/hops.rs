@@ -19,8 +19,17 @@ use crate::appliance::{Package, PackageKind, Version};
 pub struct Round {
     /// The product version at the end of the round.
     pub product: Version,
-    /// Package ids in install order.
-    pub packages: Vec<String>,
+    /// The packages in install order.
+    pub packages: Vec<RoundPackage>,
+}
+
+/// A package of a round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundPackage {
+    /// The appliance's package id.
+    pub id: String,
+    /// Base software: reboots the appliance; a failure stops everything (R6).
+    pub base: bool,
 }
 
 /// Why no plan reaches the target.
@@ -120,11 +129,12 @@ fn split_into_rounds(order: Vec<String>, by_id: &BTreeMap<&str, &Package>) -> Ve
     let mut rounds = Vec::new();
     let mut current = Vec::new();
     for id in order {
-        let product = by_id
-            .get(id.as_str())
+        let package = by_id.get(id.as_str());
+        let product = package
             .filter(|p| p.kind == PackageKind::Product)
             .map(|p| p.version.clone());
-        current.push(id);
+        let base = package.is_some_and(|p| p.kind == PackageKind::Base);
+        current.push(RoundPackage { id, base });
         if let Some(product) = product {
             rounds.push(Round {
                 product,

@@ -38,8 +38,15 @@ pub fn pair_plan(input: &PairPlanInput<'_>) -> Vec<PlanStep> {
     let last = input.rounds.len();
     for (i, round) in input.rounds.iter().enumerate() {
         let r = i as i32 + 1;
+        let version = round.product.to_string();
         let mut add = |action, member: Option<&str>, package: Option<&str>, what: String| {
-            steps.push(step(r, action, member, package, what));
+            let mut s = step(r, action, member, package, what);
+            s.version = Some(version.clone());
+            s.base_software = round
+                .packages
+                .iter()
+                .any(|p| p.base && Some(p.id.as_str()) == s.package.as_deref());
+            steps.push(s);
         };
         add(
             StepAction::Preflight,
@@ -77,7 +84,7 @@ pub fn pair_plan(input: &PairPlanInput<'_>) -> Vec<PlanStep> {
             Strategy::Asynchronous => (backup, primary),
             Strategy::Synchronous => (primary, backup),
         };
-        for package in &round.packages {
+        for package in round.packages.iter().map(|p| p.id.as_str()) {
             add(
                 StepAction::Stage,
                 Some(first),
@@ -121,7 +128,7 @@ pub fn pair_plan(input: &PairPlanInput<'_>) -> Vec<PlanStep> {
                 format!("wait for approval to upgrade {second}"),
             );
         }
-        for package in &round.packages {
+        for package in round.packages.iter().map(|p| p.id.as_str()) {
             add(
                 StepAction::Stage,
                 Some(second),

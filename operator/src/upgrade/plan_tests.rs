@@ -1,5 +1,6 @@
 use super::*;
 use crate::appliance::Version;
+use crate::upgrade::hops::RoundPackage;
 
 fn rounds() -> Vec<Round> {
     let v = |s: &str| {
@@ -130,6 +131,33 @@ fn gates_sit_before_the_steps_they_guard() {
     );
     // BeforeUpgrade guards the upgrade once, not every round.
     assert!(!ids.contains(&"2/approval/BeforeUpgrade".to_owned()));
+}
+
+#[test]
+fn base_software_steps_are_marked_so_a_failure_stops_everything() {
+    let rounds = rounds();
+    let input = PairPlanInput {
+        strategy: Strategy::Asynchronous,
+        primary: "rs-a",
+        backup: "rs-b",
+        rounds: &rounds,
+        gates: &[],
+    };
+    let plan = pair_plan(&input);
+    let base: Vec<&str> = plan
+        .iter()
+        .filter(|s| s.base_software)
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(
+        base,
+        [
+            "1/stage/rs-b/base-5.1.0",
+            "1/install/rs-b/base-5.1.0",
+            "1/stage/rs-a/base-5.1.0",
+            "1/install/rs-a/base-5.1.0"
+        ]
+    );
 }
 
 #[test]

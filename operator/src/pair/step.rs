@@ -1,0 +1,484 @@
+//! Runs the current plan step against the appliances and says how it stands.
+//!
+//! Every step first looks at what the appliances already show, so that running it again
+//! after a restart (the status said Running, the operator died) repeats nothing: a broken
+//! relationship is not broken again, a moved IP is not moved again, and an install is asked
+//! for with the same idempotency key, which returns the install it already started (I8).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::Api;
+
+use baton_crds::AppliancePair;
+use baton_crds::common::SwingProvider;
+use baton_crds::conditions::reasons;
+use baton_crds::status::{BackupRecord, PlanStep, StepAction};
+
+use crate::appliance::{EstablishRequest, OperationState, Relationship};
+use crate::backup::{self, BackupName};
+use crate::context::Context;
+use crate::members::Connected;
+use crate::pair::observe::{Observation, Seen};
+use crate::secrets::{self, PASSWORD_KEY};
+use crate::swing;
+use crate::upgrade::gates;
+
+/// How a step stands after running it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Finished; the message says what was done.
+    Done(String),
+    /// Not finished: check again after `after`.
+    Wait {
+        reason: &'static str,
+        message: String,
+        after: Duration,
+    },
+    /// A person must act.
+    Failed {
+        reason: &'static str,
+        message: String,
+    },
+}
+
+/// A step's result and what it leaves for status.
+#[derive(Debug, Clone)]
+pub struct StepResult {
+    pub outcome: Outcome,
+    /// A new reference to record (an install id, a started sync).
+    pub reference: Option<String>,
+    /// A backup taken.
+    pub backup: Option<BackupRecord>,
+}
+
+impl From<Outcome> for StepResult {
+    fn from(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            reference: None,
+            backup: None,
+        }
+    }
+}
+
+/// Everything a step may look at.
+pub struct StepInput<'a> {
+    pub ctx: &'a Context,
+    pub pair: &'a AppliancePair,
+    pub upgrade_id: &'a str,
+    pub step: &'a PlanStep,
+    /// When the step before this one finished (the soak counts from there).
+    pub previous_finished: Option<DateTime<Utc>>,
+    pub members: &'a [Connected; 2],
+    pub seen: &'a [Observation; 2],
+    pub now: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for StepInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StepInput")
+            .field("upgrade_id", &self.upgrade_id)
+            .field("step", &self.step.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> StepInput<'a> {
+    /// The member the step acts on, its peer, and what both showed.
+    pub fn sides(&self) -> Result<(&'a Connected, &'a Seen, &'a Connected, &'a Seen), Outcome> {
+        let name = self.step.member.as_deref().unwrap_or_default();
+        let (this, other) = if self.members[0].name == name {
+            (0, 1)
+        } else {
+            (1, 0)
+        };
+        if self.members[this].name != name {
+            return Err(Outcome::Failed {
+                reason: reasons::INVALID_SPEC,
+                message: format!(
+                    "step {} names member {name}, which the spec no longer has; restore it or delete status.upgrade",
+                    self.step.id
+                ),
+            });
+        }
+        let seen = |i: usize| match &self.seen[i].seen {
+            Ok(s) => Ok(s),
+            Err(u) if u.transient => Err(self.wait(
+                u.reason,
+                format!("waiting for {}: {}", self.seen[i].name, u.message),
+            )),
+            Err(u) => Err(Outcome::Failed {
+                reason: u.reason,
+                message: u.message.clone(),
+            }),
+        };
+        Ok((
+            &self.members[this],
+            seen(this)?,
+            &self.members[other],
+            seen(other)?,
+        ))
+    }
+
+    /// Both members regardless of which the step names (preflight looks at both).
+    pub fn sides_any(&self) -> Result<(&'a Connected, &'a Seen, &'a Connected, &'a Seen), Outcome> {
+        let seen = |i: usize| match &self.seen[i].seen {
+            Ok(s) => Ok(s),
+            Err(u) if u.transient => Err(self.wait(
+                u.reason,
+                format!("waiting for {}: {}", self.seen[i].name, u.message),
+            )),
+            Err(u) => Err(Outcome::Failed {
+                reason: u.reason,
+                message: u.message.clone(),
+            }),
+        };
+        Ok((&self.members[0], seen(0)?, &self.members[1], seen(1)?))
+    }
+
+    /// Wait with the busy requeue.
+    pub fn wait(&self, reason: &'static str, message: String) -> Outcome {
+        Outcome::Wait {
+            reason,
+            message,
+            after: self.ctx.timings.busy,
+        }
+    }
+
+    /// Whether `<upgrade id>/<gate>` was approved.
+    pub fn approved(&self, gate: &str) -> bool {
+        let annotation = self
+            .pair
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(gates::APPROVE_ANNOTATION));
+        gates::is_approved(
+            self.upgrade_id,
+            gate,
+            &self.pair.spec.approval.approved,
+            annotation.map(String::as_str),
+        )
+    }
+
+    fn namespace(&self) -> String {
+        self.pair.metadata.namespace.clone().unwrap_or_default()
+    }
+}
+
+/// Runs the step.
+pub async fn run(input: &StepInput<'_>) -> StepResult {
+    let step = input.step;
+    match step.action {
+        StepAction::Preflight => super::preflight::run(input).await.into(),
+        StepAction::Backup => take_backup(input).await,
+        StepAction::SyncFailover => sync(input).await,
+        StepAction::Approval => approval(input).into(),
+        StepAction::BreakFailover => break_failover(input).await.into(),
+        StepAction::Stage => super::install::stage(input).await.into(),
+        StepAction::Install => super::install::install(input).await,
+        StepAction::Verify => super::install::verify(input).into(),
+        StepAction::SwingTraffic => swing_traffic(input).await.into(),
+        StepAction::EstablishFailover => establish(input).await.into(),
+        StepAction::Soak => soak(input).into(),
+    }
+}
+
+async fn take_backup(input: &StepInput<'_>) -> StepResult {
+    let (member, _, _, _) = match input.sides() {
+        Ok(s) => s,
+        Err(o) => return o.into(),
+    };
+    let namespace = input.namespace();
+    let secrets_api: Api<Secret> = Api::namespaced(input.ctx.client.clone(), &namespace);
+    let spec = &input.pair.spec.backup;
+    let password = match &spec.password_secret_ref {
+        Some(r) => match secrets::key_secret(&secrets_api, &namespace, r, PASSWORD_KEY).await {
+            Ok(p) => Some(p),
+            Err(e) => {
+                return Outcome::Failed {
+                    reason: reasons::SECRET_NOT_FOUND,
+                    message: e.to_string(),
+                }
+                .into();
+            }
+        },
+        None => None,
+    };
+    let bytes = match member.appliance.backup(password.as_ref()).await {
+        Ok(b) => b,
+        Err(e) if e.is_transient() => {
+            return input.wait(reasons::UNREACHABLE, e.to_string()).into();
+        }
+        Err(e) => {
+            return Outcome::Failed {
+                reason: reasons::PREFLIGHT_FAILED,
+                message: format!("failed to download the backup from {}: {e}", member.name),
+            }
+            .into();
+        }
+    };
+    let name = BackupName {
+        resource: input.pair.metadata.name.as_deref().unwrap_or_default(),
+        upgrade_id: input.upgrade_id,
+        member: &member.name,
+        round: input.step.round,
+    };
+    match backup::store(&secrets_api, &spec.destination, name, bytes).await {
+        Ok(stored) => StepResult {
+            outcome: Outcome::Done(format!(
+                "backup of {} stored at {} ({} bytes, sha256 {})",
+                member.name, stored.location, stored.size, stored.sha256
+            )),
+            reference: Some(stored.location.clone()),
+            backup: Some(BackupRecord {
+                upgrade_id: input.upgrade_id.to_owned(),
+                member: member.name.clone(),
+                location: stored.location,
+                sha256: stored.sha256,
+                size_bytes: i64::try_from(stored.size).unwrap_or(i64::MAX),
+                encrypted: password.is_some(),
+                taken_at: Some(crate::time::to_k8s(input.now)),
+            }),
+        },
+        Err(e) => Outcome::Failed {
+            reason: reasons::INVALID_SPEC,
+            message: e.to_string(),
+        }
+        .into(),
+    }
+}
+
+/// Sync Now, then wait for the sync to finish. Syncs on one appliance run one at a time, so
+/// once ours was started, the next terminal state is ours. Starting one again after a
+/// restart is harmless (a sync only copies data to the backup).
+async fn sync(input: &StepInput<'_>) -> StepResult {
+    let (member, _, _, _) = match input.sides() {
+        Ok(s) => s,
+        Err(o) => return o.into(),
+    };
+    let attempt = input
+        .step
+        .reference
+        .as_deref()
+        .and_then(|r| r.strip_prefix("sync-attempt-"))
+        .and_then(|n| n.parse::<u32>().ok());
+    let Some(attempt) = attempt else {
+        return match member.appliance.sync_failover_now().await {
+            Ok(_) => StepResult {
+                outcome: input.wait(
+                    reasons::UPGRADING,
+                    format!("Sync Now started on {}", member.name),
+                ),
+                reference: Some("sync-attempt-1".to_owned()),
+                backup: None,
+            },
+            Err(e) if e.is_transient() => input.wait(reasons::UNREACHABLE, e.to_string()).into(),
+            Err(e) => Outcome::Failed {
+                reason: reasons::PREFLIGHT_FAILED,
+                message: format!("failed to start Sync Now on {}: {e}", member.name),
+            }
+            .into(),
+        };
+    };
+    match member.appliance.failover_sync(input.ctx.timings.long_poll).await {
+        Ok(s) if s.state == OperationState::Succeeded => Outcome::Done(format!("data sync from {} finished", member.name)).into(),
+        // A sync that fails once is retried: it copies data and has no side effect on service.
+        Ok(s) if s.state == OperationState::Failed && attempt < 3 => match member.appliance.sync_failover_now().await {
+            Ok(_) => StepResult {
+                outcome: input.wait(reasons::UPGRADING, format!("sync on {} failed ({}); started it again", member.name, s.message.unwrap_or_default())),
+                reference: Some(format!("sync-attempt-{}", attempt + 1)),
+                backup: None,
+            },
+            Err(e) => input.wait(reasons::UNREACHABLE, e.to_string()).into(),
+        },
+        Ok(s) if s.state == OperationState::Failed => Outcome::Failed {
+            reason: reasons::PREFLIGHT_FAILED,
+            message: format!("data sync on {} failed {attempt} times: {}; check the failover page, then approve {}/Retry", member.name, s.message.unwrap_or_default(), input.upgrade_id),
+        }
+        .into(),
+        Ok(_) => Outcome::Wait { reason: reasons::UPGRADING, message: format!("waiting for the data sync on {}", member.name), after: Duration::ZERO }.into(),
+        Err(e) => input.wait(reasons::UNREACHABLE, e.to_string()).into(),
+    }
+}
+
+fn approval(input: &StepInput<'_>) -> Outcome {
+    let gate = input.step.package.as_deref().unwrap_or_default();
+    if input.approved(gate) {
+        return Outcome::Done(format!("{gate} approved"));
+    }
+    let name = input.pair.metadata.name.as_deref().unwrap_or_default();
+    Outcome::Wait {
+        reason: reasons::AWAITING_APPROVAL,
+        message: format!(
+            "waiting for approval {id}/{gate}: add it to spec.approval.approved, or run `kubectl annotate apair {name} {ann}={id}/{gate}`",
+            id = input.upgrade_id,
+            ann = gates::APPROVE_ANNOTATION
+        ),
+        after: input.ctx.timings.gated,
+    }
+}
+
+async fn break_failover(input: &StepInput<'_>) -> Outcome {
+    let (member, seen, _, peer) = match input.sides() {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
+    if seen.failover.relationship == Relationship::None
+        && peer.failover.relationship == Relationship::None
+    {
+        return Outcome::Done("failover relationship is broken".to_owned());
+    }
+    match member.appliance.break_failover().await {
+        Ok(_) => input.wait(
+            reasons::UPGRADING,
+            format!("breaking failover on {}", member.name),
+        ),
+        Err(e) if e.is_transient() => input.wait(reasons::UNREACHABLE, e.to_string()),
+        Err(e) => Outcome::Failed {
+            reason: reasons::PREFLIGHT_FAILED,
+            message: format!("failed to break failover on {}: {e}", member.name),
+        },
+    }
+}
+
+async fn swing_traffic(input: &StepInput<'_>) -> Outcome {
+    let (to, to_seen, from, from_seen) = match input.sides() {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
+    let swing = &input.pair.spec.traffic_swing;
+    match swing.provider {
+        SwingProvider::SharedIp => {
+            if swing::shared_ip_moved(from_seen, to_seen) {
+                return Outcome::Done(format!("{} holds the site address", to.name));
+            }
+            match swing::move_shared_ip(from, from_seen, to, to_seen).await {
+                Ok(()) => Outcome::Wait {
+                    reason: reasons::UPGRADING,
+                    message: format!("moving the shared IP to {}", to.name),
+                    after: Duration::ZERO,
+                },
+                Err(e) => input.wait(reasons::UNREACHABLE, e.to_string()),
+            }
+        }
+        SwingProvider::Service => {
+            let Some(service) = swing.service.as_ref().map(|s| s.name.clone()) else {
+                return Outcome::Failed {
+                    reason: reasons::INVALID_SPEC,
+                    message: "trafficSwing.service is required for the Service provider".to_owned(),
+                };
+            };
+            let api: Api<EndpointSlice> =
+                Api::namespaced(input.ctx.client.clone(), &input.namespace());
+            match swing::service::points_at(&api, &service, &to.endpoint).await {
+                Ok(true) => Outcome::Done(format!("Service {service} points at {}", to.name)),
+                Ok(false) => match swing::service::point_at(&api, &service, &to.endpoint).await {
+                    Ok(()) => Outcome::Wait {
+                        reason: reasons::UPGRADING,
+                        message: format!("pointing Service {service} at {}", to.name),
+                        after: Duration::ZERO,
+                    },
+                    Err(e) => input.wait(
+                        reasons::UPGRADING,
+                        format!("failed to update the EndpointSlice of {service}: {e}"),
+                    ),
+                },
+                Err(e) => input.wait(
+                    reasons::UPGRADING,
+                    format!("failed to read the EndpointSlice of {service}: {e}"),
+                ),
+            }
+        }
+        SwingProvider::Manual => {
+            if input.approved("TrafficSwing") {
+                return Outcome::Done(format!("a person confirmed the site points at {}", to.name));
+            }
+            let name = input.pair.metadata.name.as_deref().unwrap_or_default();
+            Outcome::Wait {
+                reason: reasons::AWAITING_APPROVAL,
+                message: format!(
+                    "move the site's DNS or NAT to {} ({}), then confirm with `kubectl annotate apair {name} {}={}/TrafficSwing`",
+                    to.name,
+                    to.endpoint,
+                    gates::APPROVE_ANNOTATION,
+                    input.upgrade_id
+                ),
+                after: input.ctx.timings.gated,
+            }
+        }
+    }
+}
+
+/// Re-establishes failover with the step's member as primary. Refuses members on different
+/// versions (I7) before asking, although the appliance would refuse too.
+async fn establish(input: &StepInput<'_>) -> Outcome {
+    let (primary, seen, backup, peer) = match input.sides() {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
+    if seen.is_established_primary() && peer.failover.relationship == Relationship::Established {
+        return Outcome::Done(format!(
+            "failover established: {} primary, {} backup",
+            primary.name, backup.name
+        ));
+    }
+    if seen.version() != peer.version() {
+        return Outcome::Failed {
+            reason: reasons::PREFLIGHT_FAILED,
+            message: format!(
+                "refusing to establish failover between different versions ({} runs {}, {} runs {}) (I7)",
+                primary.name,
+                seen.version(),
+                backup.name,
+                peer.version()
+            ),
+        };
+    }
+    let request = EstablishRequest {
+        peer_address: backup.endpoint.as_str().trim_end_matches('/').to_owned(),
+        inter_appliance_key: None,
+    };
+    match primary.appliance.establish_failover(&request).await {
+        Ok(_) => Outcome::Wait {
+            reason: reasons::UPGRADING,
+            message: format!("establishing failover from {}", primary.name),
+            after: Duration::ZERO,
+        },
+        Err(e) if e.is_transient() => input.wait(reasons::UNREACHABLE, e.to_string()),
+        Err(e) => Outcome::Failed {
+            reason: reasons::PREFLIGHT_FAILED,
+            message: format!("failed to establish failover from {}: {e}", primary.name),
+        },
+    }
+}
+
+fn soak(input: &StepInput<'_>) -> Outcome {
+    let Some(length) = gates::parse_duration(&input.pair.spec.soak) else {
+        return Outcome::Failed {
+            reason: reasons::INVALID_SPEC,
+            message: format!("spec.soak {:?} does not parse", input.pair.spec.soak),
+        };
+    };
+    let since = input.previous_finished.unwrap_or(input.now);
+    let until = since + length;
+    if input.now >= until {
+        return Outcome::Done(format!(
+            "soaked {} on {}",
+            input.pair.spec.soak,
+            input.step.version.as_deref().unwrap_or_default()
+        ));
+    }
+    let left = (until - input.now).to_std().unwrap_or_default();
+    Outcome::Wait {
+        reason: reasons::SOAKING,
+        message: format!(
+            "soaking until {} so deployed clients can follow (R3)",
+            until.to_rfc3339()
+        ),
+        after: left.min(input.ctx.timings.gated),
+    }
+}

@@ -1,0 +1,211 @@
+//! Phase and conditions from where the pair stands: the part of status people and GitOps
+//! tools read. kstatus: `Ready` only when done, `Reconciling` while work runs, `Stalled` only
+//! when a person must act.
+
+use baton_crds::AppliancePairStatus;
+use baton_crds::conditions::{reasons, types};
+use baton_crds::status::{Phase, StepAction, StepState};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::upgrade::conditions::set;
+
+/// Where the pair stands this reconcile.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Situation {
+    /// On the target, failover established: done.
+    UpToDate(String),
+    /// A step runs or waits on an appliance.
+    Working {
+        phase: Phase,
+        reason: &'static str,
+        message: String,
+    },
+    /// A gate holds the next step.
+    Held {
+        phase: Phase,
+        reason: &'static str,
+        message: String,
+    },
+    /// A person must act.
+    Stalled {
+        reason: &'static str,
+        message: String,
+    },
+}
+
+/// Writes phase and conditions for `situation`.
+pub fn apply(
+    status: &mut AppliancePairStatus,
+    situation: &Situation,
+    paused: bool,
+    reachable: Result<(), String>,
+    generation: Option<i64>,
+    now: &Time,
+) {
+    let c = &mut status.conditions;
+    let (ready, reconciling, stalled) = match situation {
+        Situation::UpToDate(m) => {
+            status.phase = Phase::UpToDate;
+            (
+                (true, reasons::UP_TO_DATE, m.clone()),
+                (false, reasons::UP_TO_DATE, String::new()),
+                (false, reasons::UP_TO_DATE, String::new()),
+            )
+        }
+        Situation::Working {
+            phase,
+            reason,
+            message,
+        }
+        | Situation::Held {
+            phase,
+            reason,
+            message,
+        } => {
+            status.phase = *phase;
+            (
+                (false, *reason, message.clone()),
+                (true, *reason, message.clone()),
+                (false, *reason, String::new()),
+            )
+        }
+        Situation::Stalled { reason, message } => {
+            status.phase = Phase::Stalled;
+            (
+                (false, *reason, message.clone()),
+                (false, *reason, String::new()),
+                (true, *reason, message.clone()),
+            )
+        }
+    };
+    set(c, types::READY, ready.0, ready.1, ready.2, generation, now);
+    set(
+        c,
+        types::RECONCILING,
+        reconciling.0,
+        reconciling.1,
+        reconciling.2,
+        generation,
+        now,
+    );
+    set(
+        c,
+        types::STALLED,
+        stalled.0,
+        stalled.1,
+        stalled.2,
+        generation,
+        now,
+    );
+    let held = |r: &str| matches!(situation, Situation::Held { reason, .. } if *reason == r);
+    let held_message = match situation {
+        Situation::Held { message, .. } => message.clone(),
+        _ => String::new(),
+    };
+    set(
+        c,
+        types::PAUSED,
+        paused,
+        reasons::PAUSED,
+        if paused {
+            "spec.paused is true: no new step starts"
+        } else {
+            ""
+        },
+        generation,
+        now,
+    );
+    let approval = held(reasons::AWAITING_APPROVAL);
+    set(
+        c,
+        types::AWAITING_APPROVAL,
+        approval,
+        reasons::AWAITING_APPROVAL,
+        if approval {
+            held_message.clone()
+        } else {
+            String::new()
+        },
+        generation,
+        now,
+    );
+    let window = held(reasons::OUTSIDE_WINDOW);
+    set(
+        c,
+        types::AWAITING_WINDOW,
+        window,
+        reasons::OUTSIDE_WINDOW,
+        if window { held_message } else { String::new() },
+        generation,
+        now,
+    );
+    let exposed = failover_exposed(status);
+    set(
+        &mut status.conditions,
+        types::FAILOVER_EXPOSED,
+        exposed,
+        if exposed {
+            reasons::FAILOVER_BROKEN
+        } else {
+            reasons::FAILOVER_ESTABLISHED
+        },
+        if exposed {
+            "failover is broken for the upgrade: the site has no standby until it is re-established"
+        } else {
+            ""
+        },
+        generation,
+        now,
+    );
+    let (ok, message) = match reachable {
+        Ok(()) => (true, String::new()),
+        Err(m) => (false, m),
+    };
+    set(
+        &mut status.conditions,
+        types::MEMBERS_REACHABLE,
+        ok,
+        if ok {
+            reasons::REACHABLE
+        } else {
+            reasons::UNREACHABLE
+        },
+        message,
+        generation,
+        now,
+    );
+    status.observed_generation = generation;
+}
+
+/// Failover was broken by this upgrade's round and not yet re-established.
+fn failover_exposed(status: &AppliancePairStatus) -> bool {
+    let Some(upgrade) = &status.upgrade else {
+        return false;
+    };
+    let mut exposed = false;
+    for step in &upgrade.plan {
+        match (step.action, step.state) {
+            (StepAction::BreakFailover, StepState::Succeeded | StepState::Running) => {
+                exposed = true
+            }
+            (StepAction::EstablishFailover, StepState::Succeeded) => exposed = false,
+            _ => {}
+        }
+    }
+    exposed
+}
+
+/// The phase a step belongs to.
+pub fn phase_of(action: StepAction, after_break: bool) -> Phase {
+    match action {
+        StepAction::Preflight | StepAction::Backup | StepAction::Stage if !after_break => {
+            Phase::Preparing
+        }
+        StepAction::SyncFailover if !after_break => Phase::Preparing,
+        StepAction::SyncFailover | StepAction::EstablishFailover => Phase::Finishing,
+        StepAction::SwingTraffic => Phase::Promoting,
+        StepAction::Soak => Phase::Soaking,
+        StepAction::Approval => Phase::AwaitingApproval,
+        _ => Phase::Upgrading,
+    }
+}
