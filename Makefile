@@ -29,7 +29,8 @@ unit: ## unit and integration tests that need no control plane
 	$(CARGO) test --workspace --locked --exclude baton-e2e
 
 e2e: controlplane ## end-to-end tests against a real kube-apiserver (KUBECONFIG or a local one)
-	$(CARGO) test -p baton-e2e --locked -- --test-threads=2
+	$(CARGO) build -p baton-operator --bin baton-operator --locked
+	$(CARGO) test -p baton-e2e --locked -- --test-threads=4
 
 controlplane: ## build kube-apiserver, etcd, kubectl and helm from Go modules (cached)
 	./e2e/controlplane/build.sh

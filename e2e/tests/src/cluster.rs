@@ -40,13 +40,19 @@ impl Cluster {
 
     fn connect() -> Result<Cluster> {
         if let Some(path) = std::env::var_os("KUBECONFIG").filter(|p| !p.is_empty()) {
-            return Ok(Cluster { kubeconfig: PathBuf::from(path), local: false });
+            return Ok(Cluster {
+                kubeconfig: PathBuf::from(path),
+                local: false,
+            });
         }
         let state = repo_root()
             .join(".cache/run")
             .join(format!("controlplane-{}", std::process::id()));
         start_local(&state)?;
-        Ok(Cluster { kubeconfig: state.join("kubeconfig"), local: true })
+        Ok(Cluster {
+            kubeconfig: state.join("kubeconfig"),
+            local: true,
+        })
     }
 
     /// A client for this cluster, bound to the calling test's runtime.
@@ -54,8 +60,7 @@ impl Cluster {
         let kubeconfig = Kubeconfig::read_from(&self.kubeconfig)
             .with_context(|| format!("failed to read {}", self.kubeconfig.display()))?;
         let config =
-            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-                .await?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await?;
         Ok(kube::Client::try_from(config)?)
     }
 }
@@ -67,9 +72,13 @@ pub async fn shared() -> Result<Cluster> {
 
 /// The directory holding kubectl, etcd, kube-apiserver and helm built by `build.sh`.
 pub fn controlplane_bin() -> PathBuf {
-    std::env::var_os("CONTROLPLANE_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        repo_root().join(format!(".cache/controlplane/k8s-{LOCAL_KUBERNETES_VERSION}/bin"))
-    })
+    std::env::var_os("CONTROLPLANE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            repo_root().join(format!(
+                ".cache/controlplane/k8s-{LOCAL_KUBERNETES_VERSION}/bin"
+            ))
+        })
 }
 
 fn start_local(state: &Path) -> Result<()> {

@@ -31,7 +31,10 @@ impl From<Output> for KubectlOutput {
 /// Runs `kubectl <args>` against the cluster, off the async runtime.
 pub async fn kubectl(cluster: &Cluster, args: &[&str]) -> Result<KubectlOutput> {
     let mut command = Command::new(controlplane_bin().join("kubectl"));
-    command.arg("--kubeconfig").arg(&cluster.kubeconfig).args(args);
+    command
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .args(args);
     let output = tokio::task::spawn_blocking(move || command.output())
         .await?
         .context("failed to run kubectl (built by e2e/controlplane/build.sh)")?;

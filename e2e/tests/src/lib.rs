@@ -7,9 +7,13 @@
 
 pub mod cluster;
 pub mod crds;
+pub mod fleet;
 pub mod kubectl;
+pub mod manifest;
 pub mod namespace;
+pub mod operator;
 pub mod wait;
+pub mod world;
 
 use std::path::PathBuf;
 

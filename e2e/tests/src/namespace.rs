@@ -13,7 +13,9 @@ pub struct TestNamespace {
 
 impl std::fmt::Debug for TestNamespace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestNamespace").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("TestNamespace")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -26,7 +28,10 @@ impl TestNamespace {
         ns.metadata.name = Some(name.clone());
         ns.metadata.labels = Some([("baton.dev/e2e".to_owned(), "true".to_owned())].into());
         api.create(&PostParams::default(), &ns).await?;
-        Ok(Self { name, client: client.clone() })
+        Ok(Self {
+            name,
+            client: client.clone(),
+        })
     }
 
     /// Deletes the namespace. Without a controller-manager (the local control plane) it stays

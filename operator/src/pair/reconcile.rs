@@ -154,6 +154,8 @@ impl Run<'_> {
             return Ok(Next::Continue);
         };
         let phase = summary::phase_of(upgrade.plan[index].action, after_break(upgrade, index));
+        // The step shown is the one running or waiting to run, also while a gate holds it.
+        upgrade.current_step = Some(upgrade.plan[index].id.clone());
 
         if upgrade.plan[index].state == StepState::Failed {
             let step = &mut upgrade.plan[index];
@@ -190,7 +192,6 @@ impl Run<'_> {
             let step = &mut upgrade.plan[index];
             step.state = StepState::Running;
             step.started_at = Some(to_k8s(now));
-            upgrade.current_step = Some(step.id.clone());
             let note = format!("{}: {}", step.id, step.description);
             // Recorded before the step's first request goes out (I8).
             self.summarize(&Situation::Working {

@@ -2,3 +2,4 @@
 //! control plane (see `baton_e2e::cluster`).
 
 mod api;
+mod pair;
