@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod crds;
+pub mod demo;
 pub mod fleet;
 pub mod kubectl;
 pub mod manifest;

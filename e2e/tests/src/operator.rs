@@ -19,22 +19,23 @@ pub struct Operator {
     pub log: PathBuf,
 }
 
-/// The operator binary `make e2e` builds next to the test binaries.
+/// The operator binary `make e2e` and `make demo` build next to the test and demo binaries.
 pub fn binary() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    // target/<profile>/deps/e2e-<hash> -> target/<profile>/baton-operator
-    let profile_dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .context("unexpected test binary location")?;
-    let binary = profile_dir.join("baton-operator");
-    if !binary.exists() {
-        bail!(
-            "{} is missing: run `cargo build -p baton-operator` (`make e2e` does)",
-            binary.display()
-        );
+    // Test binaries live in target/<profile>/deps, the demo in target/<profile>.
+    let candidates: Vec<PathBuf> = exe
+        .ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join("baton-operator"))
+        .collect();
+    match candidates.iter().find(|c| c.is_file()) {
+        Some(found) => Ok(found.clone()),
+        None => bail!(
+            "baton-operator not found next to {}: run `cargo build -p baton-operator` (`make e2e` and `make demo` do)",
+            exe.display()
+        ),
     }
-    Ok(binary)
 }
 
 impl Operator {
