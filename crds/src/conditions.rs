@@ -73,4 +73,36 @@ pub mod reasons {
     pub const FAILOVER_ESTABLISHED: &str = "FailoverEstablished";
     /// Every member answered.
     pub const REACHABLE: &str = "Reachable";
+
+    /// Every reason, to map a stored one back to its constant.
+    pub const ALL: &[&str] = &[
+        UP_TO_DATE,
+        UPGRADING,
+        SOAKING,
+        OBSERVING,
+        SECRET_NOT_FOUND,
+        UNTRUSTED_CERTIFICATE,
+        UNAUTHORIZED,
+        MISSING_PERMISSION,
+        UNREACHABLE,
+        NO_UPGRADE_PATH,
+        DOWNGRADE,
+        PREFLIGHT_FAILED,
+        BASE_INSTALL_FAILED,
+        INSTALL_FAILED,
+        VERIFICATION_FAILED,
+        DRAIN_TIMEOUT,
+        INVALID_SPEC,
+        PAUSED,
+        AWAITING_APPROVAL,
+        OUTSIDE_WINDOW,
+        FAILOVER_BROKEN,
+        FAILOVER_ESTABLISHED,
+        REACHABLE,
+    ];
+
+    /// The constant for a stored reason.
+    pub fn lookup(reason: &str) -> Option<&'static str> {
+        ALL.iter().copied().find(|r| *r == reason)
+    }
 }

@@ -8,6 +8,7 @@
 pub mod appliance;
 pub mod backup;
 pub mod context;
+pub mod drive;
 pub mod members;
 pub mod pair;
 pub mod secrets;

@@ -7,7 +7,6 @@ pub mod observe;
 pub mod preflight;
 pub mod reconcile;
 pub mod step;
-pub mod summary;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,10 +1,10 @@
 //! One reconcile of an AppliancePair: live read -> connect -> observe -> plan, or drive the
-//! current step -> write status. Every step is written to status as Running before its first
-//! request and as Succeeded after it, so a restarted operator resumes from status alone (I8).
+//! current step (see [`crate::drive`]) -> write status.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
@@ -13,24 +13,24 @@ use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
+use baton_crds::common::MaintenanceWindow;
 use baton_crds::conditions::reasons;
-use baton_crds::status::{LastUpgrade, Phase, StepAction, StepState, UpgradeStatus};
+use baton_crds::status::{Phase, PlanStep, StepAction, UpgradeStatus};
 use baton_crds::{AppliancePair, AppliancePairStatus};
 
 use super::Error;
 use super::observe::{self, Observation, Seen};
-use super::step::{self, Outcome, StepInput};
-use super::summary::{self, Situation};
+use super::step::{self, StepInput};
 use crate::appliance::{Relationship, Version};
-use crate::context::{Context, FIELD_MANAGER};
+use crate::context::{Context, FIELD_MANAGER, Timings};
+use crate::drive::summary::{self, Situation};
+use crate::drive::{self, Driven, Next, StepResult};
 use crate::members::Connected;
-use crate::time::{from_k8s, to_k8s};
+use crate::time::to_k8s;
 use crate::upgrade::{gates, hops, plan};
 
 /// How many step transitions one reconcile makes before yielding (each one is written).
 const MAX_TRANSITIONS: usize = 32;
-/// Marks a step reset by a Retry approval, so one approval buys one retry.
-const RETRIED: &str = "retried after approval";
 
 /// Reconciles one pair.
 pub async fn reconcile(object: Arc<AppliancePair>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -43,16 +43,10 @@ pub async fn reconcile(object: Arc<AppliancePair>, ctx: Arc<Context>) -> Result<
         ctx.members.forget(&namespace, &name);
         return Ok(Action::await_change());
     };
-    let mut run = Run {
-        ctx: &ctx,
-        api: &api,
-        pair: &pair,
-        status: pair.status.clone().unwrap_or_default(),
-        recorder: Recorder::new(ctx.client.clone(), ctx.reporter.clone()),
-    };
     let members = match connect(&ctx, &namespace, &name, &pair).await {
         Ok(m) => m,
         Err((reason, message)) => {
+            let mut run = Run::new(&ctx, &api, &pair, None);
             run.finish(
                 &Situation::Stalled {
                     reason,
@@ -64,37 +58,65 @@ pub async fn reconcile(object: Arc<AppliancePair>, ctx: Arc<Context>) -> Result<
             return Ok(Action::requeue(ctx.timings.gated));
         }
     };
+    let mut run = Run::new(&ctx, &api, &pair, Some(members));
     for _ in 0..MAX_TRANSITIONS {
-        let seen = observe::observe_pair(&members[0], &members[1]).await;
-        run.observe(&seen);
-        if let Next::Stop(situation, after) = run.next(&members, &seen).await? {
-            run.finish(&situation, reachability(&seen)).await?;
+        run.observe().await;
+        let next = match run.status.upgrade.take() {
+            Some(mut upgrade) => {
+                let next = drive::drive(&mut run, &mut upgrade).await?;
+                // A finished plan was moved to lastUpgrade; any other goes back into status.
+                if !drive::is_finished(&upgrade) {
+                    run.status.upgrade = Some(upgrade);
+                }
+                next
+            }
+            None => run.idle_or_plan().await?,
+        };
+        if let Next::Stop(situation, after) = next {
+            let reachable = run.reachability();
+            run.finish(&situation, reachable).await?;
             return Ok(Action::requeue(after));
         }
     }
     Ok(Action::requeue(Duration::ZERO))
 }
 
-enum Next {
-    /// A step finished or a plan was written: go on within this reconcile.
-    Continue,
-    /// Write this situation and come back after the duration.
-    Stop(Situation, Duration),
-}
-
+/// The state of one reconcile.
 struct Run<'a> {
     ctx: &'a Context,
     api: &'a Api<AppliancePair>,
     pair: &'a AppliancePair,
     status: AppliancePairStatus,
+    members: Option<[Connected; 2]>,
+    seen: Option<[Observation; 2]>,
     recorder: Recorder,
 }
 
-impl Run<'_> {
-    /// Members table, primary and versions from this observation.
-    fn observe(&mut self, seen: &[Observation; 2]) {
-        let mut members: Vec<_> = seen.iter().map(observe::member_status).collect();
-        for m in &mut members {
+impl<'a> Run<'a> {
+    fn new(
+        ctx: &'a Context,
+        api: &'a Api<AppliancePair>,
+        pair: &'a AppliancePair,
+        members: Option<[Connected; 2]>,
+    ) -> Self {
+        let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
+        Self {
+            ctx,
+            api,
+            pair,
+            status: pair.status.clone().unwrap_or_default(),
+            members,
+            seen: None,
+            recorder,
+        }
+    }
+
+    /// Observes both members; updates the members table, primary and versions.
+    async fn observe(&mut self) {
+        let Some(members) = &self.members else { return };
+        let seen = observe::observe_pair(&members[0], &members[1]).await;
+        let mut rows: Vec<_> = seen.iter().map(observe::member_status).collect();
+        for m in &mut rows {
             // A member that did not answer keeps its last known version.
             if m.version.is_none()
                 && let Some(old) = self.status.members.iter().find(|o| o.name == m.name)
@@ -103,7 +125,7 @@ impl Run<'_> {
                 m.base_version.clone_from(&old.base_version);
             }
         }
-        self.status.members = members;
+        self.status.members = rows;
         if let Some(p) = seen.iter().find(|o| o.seen.as_ref().is_ok_and(serves)) {
             self.status.primary = Some(p.name.clone());
         }
@@ -115,173 +137,40 @@ impl Run<'_> {
             .collect();
         self.status.current_version = versions.iter().min().map(ToString::to_string);
         self.status.target_version = Some(self.pair.spec.version.clone());
+        self.seen = Some(seen);
     }
 
-    /// Decides and acts once.
-    async fn next(
-        &mut self,
-        members: &[Connected; 2],
-        seen: &[Observation; 2],
-    ) -> Result<Next, Error> {
-        let Some(mut upgrade) = self.status.upgrade.take() else {
-            return self.idle_or_plan(members, seen).await;
+    fn reachability(&self) -> Result<(), String> {
+        let Some(seen) = &self.seen else {
+            return Err("not connected".to_owned());
         };
-        let result = self.drive(&mut upgrade, members, seen).await;
-        self.status.upgrade = Some(upgrade);
-        result
-    }
-
-    async fn drive(
-        &mut self,
-        upgrade: &mut UpgradeStatus,
-        members: &[Connected; 2],
-        seen: &[Observation; 2],
-    ) -> Result<Next, Error> {
-        let now = Utc::now();
-        let Some(index) = upgrade
-            .plan
+        let problems: Vec<String> = seen
             .iter()
-            .position(|s| !matches!(s.state, StepState::Succeeded | StepState::Skipped))
-        else {
-            self.complete(upgrade, now);
-            self.write().await?;
-            self.event(
-                EventType::Normal,
-                "UpgradeSucceeded",
-                format!("upgrade {} to {} finished", upgrade.id, upgrade.to_version),
-            )
-            .await;
-            return Ok(Next::Continue);
-        };
-        let phase = summary::phase_of(upgrade.plan[index].action, after_break(upgrade, index));
-        // The step shown is the one running or waiting to run, also while a gate holds it.
-        upgrade.current_step = Some(upgrade.plan[index].id.clone());
-
-        if upgrade.plan[index].state == StepState::Failed {
-            let step = &mut upgrade.plan[index];
-            let retried = step
-                .message
-                .as_deref()
-                .is_some_and(|m| m.starts_with(RETRIED));
-            if self.approved(&upgrade.id, "Retry") && !retried {
-                step.state = StepState::Pending;
-                step.reference = None;
-                step.finished_at = None;
-                step.message = Some(format!("{RETRIED} {}/Retry", upgrade.id));
-                let note = format!("retrying step {}", step.id);
-                self.write_with(upgrade).await?;
-                self.event(EventType::Normal, "RetryApproved", note).await;
-                return Ok(Next::Continue);
-            }
-            let reason = if step.base_software {
-                reasons::BASE_INSTALL_FAILED
-            } else {
-                reasons::INSTALL_FAILED
-            };
-            let message = step.message.clone().unwrap_or_default();
-            return Ok(Next::Stop(
-                Situation::Stalled { reason, message },
-                self.ctx.timings.gated,
-            ));
-        }
-
-        if upgrade.plan[index].state == StepState::Pending {
-            if let Some(hold) = self.hold(&upgrade.plan[index], now) {
-                return Ok(Next::Stop(hold, self.ctx.timings.gated));
-            }
-            let step = &mut upgrade.plan[index];
-            step.state = StepState::Running;
-            step.started_at = Some(to_k8s(now));
-            let note = format!("{}: {}", step.id, step.description);
-            // Recorded before the step's first request goes out (I8).
-            self.summarize(&Situation::Working {
-                phase,
-                reason: reasons::UPGRADING,
-                message: note.clone(),
-            });
-            self.write_with(upgrade).await?;
-            self.event(EventType::Normal, "StepStarted", note).await;
-        }
-
-        let previous_finished = index
-            .checked_sub(1)
-            .and_then(|i| upgrade.plan[i].finished_at.as_ref())
-            .map(from_k8s);
-        let current = upgrade.plan[index].clone();
-        let input = StepInput {
-            ctx: self.ctx,
-            pair: self.pair,
-            upgrade_id: &upgrade.id,
-            step: &current,
-            previous_finished,
-            members,
-            seen,
-            now,
-        };
-        let result = step::run(&input).await;
-        if let Some(backup) = result.backup {
-            self.status.backup = Some(backup);
-        }
-        let step = &mut upgrade.plan[index];
-        if let Some(reference) = result.reference {
-            step.reference = Some(reference);
-        }
-        match result.outcome {
-            Outcome::Done(message) => {
-                step.state = StepState::Succeeded;
-                step.finished_at = Some(to_k8s(Utc::now()));
-                step.message = Some(message.clone());
-                let note = format!("{}: {message}", step.id);
-                self.write_with(upgrade).await?;
-                self.event(EventType::Normal, "StepSucceeded", note).await;
-                Ok(Next::Continue)
-            }
-            Outcome::Wait {
-                reason,
-                message,
-                after,
-            } => {
-                step.message = Some(message.clone());
-                let situation = match (reason, self.pair.spec.paused) {
-                    (reasons::AWAITING_APPROVAL, _) => Situation::Held {
-                        phase: Phase::AwaitingApproval,
-                        reason,
-                        message,
-                    },
-                    (_, true) => Situation::Held {
-                        phase: Phase::Paused,
-                        reason: reasons::PAUSED,
-                        message: format!("paused; the running step is still observed: {message}"),
-                    },
-                    _ => Situation::Working {
-                        phase,
-                        reason,
-                        message,
-                    },
-                };
-                Ok(Next::Stop(situation, after))
-            }
-            Outcome::Failed { reason, message } => {
-                step.state = StepState::Failed;
-                step.finished_at = Some(to_k8s(Utc::now()));
-                step.message = Some(message.clone());
-                let note = format!("{}: {message}", step.id);
-                self.write_with(upgrade).await?;
-                self.event(EventType::Warning, reason, note).await;
-                Ok(Next::Stop(
-                    Situation::Stalled { reason, message },
-                    self.ctx.timings.gated,
-                ))
-            }
+            .filter_map(|o| {
+                o.seen
+                    .as_ref()
+                    .err()
+                    .map(|u| format!("{}: {}", o.name, u.message))
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
         }
     }
 
     /// No upgrade runs: everything is where the spec wants it, or an upgrade is planned.
-    async fn idle_or_plan(
-        &mut self,
-        members: &[Connected; 2],
-        seen: &[Observation; 2],
-    ) -> Result<Next, Error> {
+    async fn idle_or_plan(&mut self) -> Result<Next, Error> {
+        let (Some(members), Some(seen)) = (&self.members, &self.seen) else {
+            return Ok(Next::Stop(
+                Situation::Stalled {
+                    reason: reasons::INVALID_SPEC,
+                    message: "members not connected".into(),
+                },
+                self.ctx.timings.gated,
+            ));
+        };
         let gated = self.ctx.timings.gated;
         let target: Version = match self.pair.spec.version.parse() {
             Ok(v) => v,
@@ -317,9 +206,10 @@ impl Run<'_> {
             if a.failover.relationship == Relationship::Established
                 && b.failover.relationship == Relationship::Established
             {
-                let message = format!("both members run {target} with failover established");
                 return Ok(Next::Stop(
-                    Situation::UpToDate(message),
+                    Situation::UpToDate(format!(
+                        "both members run {target} with failover established"
+                    )),
                     self.ctx.timings.idle,
                 ));
             }
@@ -376,17 +266,16 @@ impl Run<'_> {
             rounds: &rounds,
             gates: &self.pair.spec.approval.gates,
         };
-        let id = upgrade_id(self.pair, &target);
         let steps = plan::pair_plan(&input);
-        let count = steps.len();
-        self.status.upgrade = Some(UpgradeStatus {
-            id: id.clone(),
-            from_version: installed.to_string(),
-            to_version: target.to_string(),
-            started_at: Some(to_k8s(Utc::now())),
-            current_step: steps.first().map(|s| s.id.clone()),
-            plan: steps,
-        });
+        let upgrade = new_upgrade(
+            self.pair.metadata.uid.as_deref(),
+            self.pair.metadata.generation,
+            &installed,
+            &target,
+            steps,
+        );
+        let (id, count) = (upgrade.id.clone(), upgrade.plan.len());
+        self.status.upgrade = Some(upgrade);
         // The plan is written before anything acts on it.
         self.summarize(&Situation::Working {
             phase: Phase::Preparing,
@@ -407,89 +296,6 @@ impl Run<'_> {
         Ok(Next::Continue)
     }
 
-    /// What holds a pending step: the pause, then maintenance windows for disruptive steps.
-    fn hold(&self, step: &baton_crds::status::PlanStep, now: DateTime<Utc>) -> Option<Situation> {
-        if self.pair.spec.paused {
-            return Some(Situation::Held {
-                phase: Phase::Paused,
-                reason: reasons::PAUSED,
-                message: format!("paused before {}", step.id),
-            });
-        }
-        let windows = &self.pair.spec.maintenance_windows;
-        if gates::is_disruptive(step.action) && !gates::in_window(windows, now) {
-            let errors = gates::window_errors(windows);
-            if !errors.is_empty() {
-                return Some(Situation::Stalled {
-                    reason: reasons::INVALID_SPEC,
-                    message: errors.join("; "),
-                });
-            }
-            let opens = gates::next_window_start(windows, now)
-                .map_or_else(|| "not within a week".to_owned(), |t| t.to_rfc3339());
-            return Some(Situation::Held {
-                phase: Phase::WaitingForWindow,
-                reason: reasons::OUTSIDE_WINDOW,
-                message: format!(
-                    "{} waits for the next maintenance window (opens {opens})",
-                    step.id
-                ),
-            });
-        }
-        None
-    }
-
-    fn approved(&self, upgrade_id: &str, gate: &str) -> bool {
-        let annotation = self
-            .pair
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(gates::APPROVE_ANNOTATION));
-        gates::is_approved(
-            upgrade_id,
-            gate,
-            &self.pair.spec.approval.approved,
-            annotation.map(String::as_str),
-        )
-    }
-
-    /// Every step succeeded: record the upgrade as the last one and clear it.
-    fn complete(&mut self, upgrade: &UpgradeStatus, now: DateTime<Utc>) {
-        let first_disruptive = upgrade
-            .plan
-            .iter()
-            .find(|s| gates::is_disruptive(s.action))
-            .and_then(|s| s.started_at.as_ref())
-            .map(from_k8s);
-        let started = first_disruptive
-            .or_else(|| upgrade.started_at.as_ref().map(from_k8s))
-            .unwrap_or(now);
-        self.status.last_upgrade = Some(LastUpgrade {
-            id: upgrade.id.clone(),
-            from_version: upgrade.from_version.clone(),
-            to_version: upgrade.to_version.clone(),
-            started_at: upgrade.started_at.clone(),
-            finished_at: Some(to_k8s(now)),
-            duration_seconds: (now - started).num_seconds(),
-            downtime_seconds: swing_seconds(upgrade),
-            sessions_cut: None,
-        });
-        self.status.upgrade = None;
-    }
-
-    fn summarize(&mut self, situation: &Situation) {
-        let now = to_k8s(Utc::now());
-        summary::apply(
-            &mut self.status,
-            situation,
-            self.pair.spec.paused,
-            Ok(()),
-            self.pair.metadata.generation,
-            &now,
-        );
-    }
-
     /// Writes the situation with the status.
     async fn finish(
         &mut self,
@@ -505,16 +311,48 @@ impl Run<'_> {
             self.pair.metadata.generation,
             &now,
         );
-        self.write().await
+        Ok(self.write().await?)
+    }
+}
+
+#[async_trait]
+impl Driven for Run<'_> {
+    type Status = AppliancePairStatus;
+
+    fn status(&mut self) -> &mut AppliancePairStatus {
+        &mut self.status
     }
 
-    async fn write_with(&mut self, upgrade: &UpgradeStatus) -> Result<(), Error> {
-        self.status.upgrade = Some(upgrade.clone());
-        self.write().await
+    fn timings(&self) -> &Timings {
+        &self.ctx.timings
     }
 
-    /// Server-side apply of the whole status on `/status`, with one field manager.
-    async fn write(&self) -> Result<(), Error> {
+    fn paused(&self) -> bool {
+        self.pair.spec.paused
+    }
+
+    fn windows(&self) -> &[MaintenanceWindow] {
+        &self.pair.spec.maintenance_windows
+    }
+
+    fn approved(&self, upgrade_id: &str, gate: &str) -> bool {
+        approved(
+            &self.pair.metadata,
+            &self.pair.spec.approval.approved,
+            upgrade_id,
+            gate,
+        )
+    }
+
+    fn phase_of(&self, upgrade: &UpgradeStatus, index: usize) -> Phase {
+        let round = upgrade.plan[index].round;
+        let after_break = upgrade.plan[..index]
+            .iter()
+            .any(|s| s.round == round && s.action == StepAction::BreakFailover);
+        summary::phase_of(upgrade.plan[index].action, after_break)
+    }
+
+    async fn write(&mut self) -> Result<(), kube::Error> {
         let patch = json!({ "apiVersion": "baton.dev/v1alpha1", "kind": "AppliancePair", "status": self.status });
         let params = PatchParams::apply(FIELD_MANAGER).force();
         self.api
@@ -524,21 +362,106 @@ impl Run<'_> {
     }
 
     async fn event(&self, type_: EventType, reason: &str, note: String) {
-        let event = Event {
+        publish(
+            &self.recorder,
+            &self.pair.object_ref(&()),
             type_,
-            reason: reason.to_owned(),
-            note: Some(note),
-            action: "Upgrade".to_owned(),
-            secondary: None,
+            reason,
+            note,
+        )
+        .await;
+    }
+
+    async fn run_step(
+        &mut self,
+        upgrade_id: &str,
+        step: &PlanStep,
+        previous_finished: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StepResult {
+        let (Some(members), Some(seen)) = (&self.members, &self.seen) else {
+            return drive::Outcome::Wait {
+                reason: reasons::UNREACHABLE,
+                message: "members not observed".into(),
+                after: self.ctx.timings.busy,
+            }
+            .into();
         };
-        // Events are best effort: losing one must not stop an upgrade.
-        if let Err(e) = self
-            .recorder
-            .publish(&event, &self.pair.object_ref(&()))
-            .await
-        {
-            tracing::warn!(error = %e, "failed to publish an event");
-        }
+        let input = StepInput {
+            ctx: self.ctx,
+            pair: self.pair,
+            upgrade_id,
+            step,
+            previous_finished,
+            members,
+            seen,
+            now,
+        };
+        step::run(&input).await
+    }
+
+    fn summarize(&mut self, situation: &Situation) {
+        let now = to_k8s(Utc::now());
+        summary::apply(
+            &mut self.status,
+            situation,
+            self.pair.spec.paused,
+            Ok(()),
+            self.pair.metadata.generation,
+            &now,
+        );
+    }
+}
+
+/// Whether `<upgrade id>/<gate>` was approved in spec or in the annotation.
+pub fn approved(
+    meta: &kube::api::ObjectMeta,
+    in_spec: &[String],
+    upgrade_id: &str,
+    gate: &str,
+) -> bool {
+    let annotation = meta
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(gates::APPROVE_ANNOTATION));
+    gates::is_approved(upgrade_id, gate, in_spec, annotation.map(String::as_str))
+}
+
+/// Publishes an Event; best effort, since losing one must not stop an upgrade.
+pub async fn publish(
+    recorder: &Recorder,
+    reference: &k8s_openapi::api::core::v1::ObjectReference,
+    type_: EventType,
+    reason: &str,
+    note: String,
+) {
+    let event = Event {
+        type_,
+        reason: reason.to_owned(),
+        note: Some(note),
+        action: "Upgrade".to_owned(),
+        secondary: None,
+    };
+    if let Err(e) = recorder.publish(&event, reference).await {
+        tracing::warn!(error = %e, "failed to publish an event");
+    }
+}
+
+/// A new upgrade with its plan.
+pub fn new_upgrade(
+    uid: Option<&str>,
+    generation: Option<i64>,
+    installed: &Version,
+    target: &Version,
+    plan: Vec<PlanStep>,
+) -> UpgradeStatus {
+    UpgradeStatus {
+        id: upgrade_id(uid, generation, target),
+        from_version: installed.to_string(),
+        to_version: target.to_string(),
+        started_at: Some(to_k8s(Utc::now())),
+        current_step: plan.first().map(|s| s.id.clone()),
+        plan,
     }
 }
 
@@ -547,59 +470,15 @@ fn serves(seen: &Seen) -> bool {
     seen.is_established_primary() || seen.holds_site_address()
 }
 
-/// Whether the round of step `index` already broke failover.
-fn after_break(upgrade: &UpgradeStatus, index: usize) -> bool {
-    let round = upgrade.plan[index].round;
-    upgrade.plan[..index]
-        .iter()
-        .any(|s| s.round == round && s.action == StepAction::BreakFailover)
-}
-
-/// The operator's own view of the swap: how long the traffic swing steps took. The referee's
-/// measure, from the appliances, is the one that counts.
-fn swing_seconds(upgrade: &UpgradeStatus) -> Option<i64> {
-    let swings: Vec<i64> = upgrade
-        .plan
-        .iter()
-        .filter(|s| s.action == StepAction::SwingTraffic)
-        .filter_map(|s| {
-            Some(
-                (from_k8s(s.finished_at.as_ref()?) - from_k8s(s.started_at.as_ref()?))
-                    .num_seconds(),
-            )
-        })
-        .collect();
-    (!swings.is_empty()).then(|| swings.iter().sum())
-}
-
 /// Stable for a resource generation and target, so idempotency keys survive a lost write.
-fn upgrade_id(pair: &AppliancePair, target: &Version) -> String {
+fn upgrade_id(uid: Option<&str>, generation: Option<i64>, target: &Version) -> String {
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let uid = pair.metadata.uid.as_deref().unwrap_or_default();
-    let generation = pair.metadata.generation.unwrap_or_default();
     let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one((
-        uid,
-        generation,
+        uid.unwrap_or_default(),
+        generation.unwrap_or_default(),
         target.to_string(),
     ));
     format!("u-{:06x}", hash & 0xff_ffff)
-}
-
-fn reachability(seen: &[Observation; 2]) -> Result<(), String> {
-    let problems: Vec<String> = seen
-        .iter()
-        .filter_map(|o| {
-            o.seen
-                .as_ref()
-                .err()
-                .map(|u| format!("{}: {}", o.name, u.message))
-        })
-        .collect();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("; "))
-    }
 }
 
 async fn connect(

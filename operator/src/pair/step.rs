@@ -20,49 +20,12 @@ use baton_crds::status::{BackupRecord, PlanStep, StepAction};
 use crate::appliance::{EstablishRequest, OperationState, Relationship};
 use crate::backup::{self, BackupName};
 use crate::context::Context;
+pub use crate::drive::{Outcome, StepResult};
 use crate::members::Connected;
 use crate::pair::observe::{Observation, Seen};
 use crate::secrets::{self, PASSWORD_KEY};
 use crate::swing;
 use crate::upgrade::gates;
-
-/// How a step stands after running it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// Finished; the message says what was done.
-    Done(String),
-    /// Not finished: check again after `after`.
-    Wait {
-        reason: &'static str,
-        message: String,
-        after: Duration,
-    },
-    /// A person must act.
-    Failed {
-        reason: &'static str,
-        message: String,
-    },
-}
-
-/// A step's result and what it leaves for status.
-#[derive(Debug, Clone)]
-pub struct StepResult {
-    pub outcome: Outcome,
-    /// A new reference to record (an install id, a started sync).
-    pub reference: Option<String>,
-    /// A backup taken.
-    pub backup: Option<BackupRecord>,
-}
-
-impl From<Outcome> for StepResult {
-    fn from(outcome: Outcome) -> Self {
-        Self {
-            outcome,
-            reference: None,
-            backup: None,
-        }
-    }
-}
 
 /// Everything a step may look at.
 pub struct StepInput<'a> {

@@ -1,18 +1,19 @@
-//! Phase and conditions from where the pair stands: the part of status people and GitOps
+//! Phase and conditions from where a resource stands: the part of status people and GitOps
 //! tools read. kstatus: `Ready` only when done, `Reconciling` while work runs, `Stalled` only
 //! when a person must act.
 
-use baton_crds::AppliancePairStatus;
-use baton_crds::conditions::{reasons, types};
-use baton_crds::status::{Phase, StepAction, StepState};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use baton_crds::conditions::{reasons, types};
+use baton_crds::status::{Phase, StepAction, StepState, UpgradeStatus};
+
+use super::status::CommonStatus;
 use crate::upgrade::conditions::set;
 
-/// Where the pair stands this reconcile.
+/// Where the resource stands this reconcile.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Situation {
-    /// On the target, failover established: done.
+    /// On the target, redundancy restored: done.
     UpToDate(String),
     /// A step runs or waits on an appliance.
     Working {
@@ -35,23 +36,21 @@ pub enum Situation {
 
 /// Writes phase and conditions for `situation`.
 pub fn apply(
-    status: &mut AppliancePairStatus,
+    status: &mut impl CommonStatus,
     situation: &Situation,
     paused: bool,
     reachable: Result<(), String>,
     generation: Option<i64>,
     now: &Time,
 ) {
-    let c = &mut status.conditions;
-    let (ready, reconciling, stalled) = match situation {
-        Situation::UpToDate(m) => {
-            status.phase = Phase::UpToDate;
-            (
-                (true, reasons::UP_TO_DATE, m.clone()),
-                (false, reasons::UP_TO_DATE, String::new()),
-                (false, reasons::UP_TO_DATE, String::new()),
-            )
-        }
+    let exposed = failover_exposed(status.upgrade_mut().as_ref());
+    let (phase, ready, reconciling, stalled) = match situation {
+        Situation::UpToDate(m) => (
+            Phase::UpToDate,
+            (true, reasons::UP_TO_DATE, m.clone()),
+            (false, reasons::UP_TO_DATE, String::new()),
+            (false, reasons::UP_TO_DATE, String::new()),
+        ),
         Situation::Working {
             phase,
             reason,
@@ -61,23 +60,33 @@ pub fn apply(
             phase,
             reason,
             message,
-        } => {
-            status.phase = *phase;
-            (
-                (false, *reason, message.clone()),
-                (true, *reason, message.clone()),
-                (false, *reason, String::new()),
-            )
-        }
-        Situation::Stalled { reason, message } => {
-            status.phase = Phase::Stalled;
-            (
-                (false, *reason, message.clone()),
-                (false, *reason, String::new()),
-                (true, *reason, message.clone()),
-            )
-        }
+        } => (
+            *phase,
+            (false, *reason, message.clone()),
+            (true, *reason, message.clone()),
+            (false, *reason, String::new()),
+        ),
+        Situation::Stalled { reason, message } => (
+            Phase::Stalled,
+            (false, *reason, message.clone()),
+            (false, *reason, String::new()),
+            (true, *reason, message.clone()),
+        ),
     };
+    *status.phase_mut() = phase;
+    *status.observed_generation_mut() = generation;
+    let held = |r: &str| matches!(situation, Situation::Held { reason, .. } if *reason == r);
+    let held_message = match situation {
+        Situation::Held { message, .. } => message.clone(),
+        _ => String::new(),
+    };
+    let approval = held(reasons::AWAITING_APPROVAL);
+    let window = held(reasons::OUTSIDE_WINDOW);
+    let (reachable, unreachable_message) = match reachable {
+        Ok(()) => (true, String::new()),
+        Err(m) => (false, m),
+    };
+    let c = status.conditions_mut();
     set(c, types::READY, ready.0, ready.1, ready.2, generation, now);
     set(
         c,
@@ -97,11 +106,6 @@ pub fn apply(
         generation,
         now,
     );
-    let held = |r: &str| matches!(situation, Situation::Held { reason, .. } if *reason == r);
-    let held_message = match situation {
-        Situation::Held { message, .. } => message.clone(),
-        _ => String::new(),
-    };
     set(
         c,
         types::PAUSED,
@@ -115,7 +119,6 @@ pub fn apply(
         generation,
         now,
     );
-    let approval = held(reasons::AWAITING_APPROVAL);
     set(
         c,
         types::AWAITING_APPROVAL,
@@ -129,7 +132,6 @@ pub fn apply(
         generation,
         now,
     );
-    let window = held(reasons::OUTSIDE_WINDOW);
     set(
         c,
         types::AWAITING_WINDOW,
@@ -139,49 +141,42 @@ pub fn apply(
         generation,
         now,
     );
-    let exposed = failover_exposed(status);
-    set(
-        &mut status.conditions,
-        types::FAILOVER_EXPOSED,
-        exposed,
-        if exposed {
-            reasons::FAILOVER_BROKEN
-        } else {
-            reasons::FAILOVER_ESTABLISHED
-        },
-        if exposed {
-            "failover is broken for the upgrade: the site has no standby until it is re-established"
-        } else {
-            ""
-        },
-        generation,
-        now,
-    );
-    let (ok, message) = match reachable {
-        Ok(()) => (true, String::new()),
-        Err(m) => (false, m),
+    let (reason, message) = if exposed {
+        (
+            reasons::FAILOVER_BROKEN,
+            "failover is broken for the upgrade: the site has no standby until it is re-established",
+        )
+    } else {
+        (reasons::FAILOVER_ESTABLISHED, "")
     };
     set(
-        &mut status.conditions,
-        types::MEMBERS_REACHABLE,
-        ok,
-        if ok {
-            reasons::REACHABLE
-        } else {
-            reasons::UNREACHABLE
-        },
+        c,
+        types::FAILOVER_EXPOSED,
+        exposed,
+        reason,
         message,
         generation,
         now,
     );
-    status.observed_generation = generation;
+    let reason = if reachable {
+        reasons::REACHABLE
+    } else {
+        reasons::UNREACHABLE
+    };
+    set(
+        c,
+        types::MEMBERS_REACHABLE,
+        reachable,
+        reason,
+        unreachable_message,
+        generation,
+        now,
+    );
 }
 
 /// Failover was broken by this upgrade's round and not yet re-established.
-fn failover_exposed(status: &AppliancePairStatus) -> bool {
-    let Some(upgrade) = &status.upgrade else {
-        return false;
-    };
+fn failover_exposed(upgrade: Option<&UpgradeStatus>) -> bool {
+    let Some(upgrade) = upgrade else { return false };
     let mut exposed = false;
     for step in &upgrade.plan {
         match (step.action, step.state) {
@@ -195,7 +190,7 @@ fn failover_exposed(status: &AppliancePairStatus) -> bool {
     exposed
 }
 
-/// The phase a step belongs to.
+/// The phase a step belongs to; `after_break` once the round's disruptive part began.
 pub fn phase_of(action: StepAction, after_break: bool) -> Phase {
     match action {
         StepAction::Preflight | StepAction::Backup | StepAction::Stage if !after_break => {
