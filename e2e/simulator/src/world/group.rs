@@ -1,0 +1,168 @@
+//! Groups: a failover pair, an Atlas cluster, or a standalone appliance (a group of one).
+//! A group is one site; its `site` members are the appliances that can serve the site
+//! address (pair members, or the masters of a cluster).
+
+use std::collections::BTreeMap;
+
+use rand_chacha::ChaCha8Rng;
+
+use crate::fleet::{Strategy, Swing};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GroupKind {
+    Single,
+    Pair,
+    Cluster,
+}
+
+impl GroupKind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Single => "standalone",
+            Self::Pair => "pair",
+            Self::Cluster => "cluster",
+        }
+    }
+}
+
+/// State of a long-running operation as the extension API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpState {
+    Idle,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl OpState {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Idle => "idle",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// What started a data sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SyncOrigin {
+    SyncNow,
+    DataSyncFirst,
+    Automatic,
+    Cluster,
+}
+
+/// A failover or cluster data sync.
+#[derive(Debug, Clone)]
+pub(crate) struct SyncStatus {
+    pub(crate) id: u64,
+    pub(crate) state: OpState,
+    pub(crate) started_at: Option<f64>,
+    pub(crate) finished_at: Option<f64>,
+    pub(crate) message: Option<String>,
+    pub(crate) initiator: Option<usize>,
+    pub(crate) origin: SyncOrigin,
+    pub(crate) planned_failure: bool,
+    pub(crate) record: Option<usize>,
+}
+
+impl SyncStatus {
+    pub(crate) fn idle(origin: SyncOrigin) -> Self {
+        Self {
+            id: 0,
+            state: OpState::Idle,
+            started_at: None,
+            finished_at: None,
+            message: None,
+            initiator: None,
+            origin,
+            planned_failure: false,
+            record: None,
+        }
+    }
+}
+
+/// Per-node state of a "Distribute to cluster".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NodeDist {
+    Pending,
+    Staged,
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Distribution {
+    pub(crate) id: u64,
+    pub(crate) package: String,
+    pub(crate) state: OpState,
+    pub(crate) nodes: Vec<(usize, NodeDist)>,
+}
+
+/// A role change in flight (`set_failover_role`).
+#[derive(Debug, Clone)]
+pub(crate) struct RoleOp {
+    pub(crate) id: u64,
+    /// Demoted when the swap starts (after the sync of `data_sync_first`).
+    pub(crate) demote: Option<usize>,
+    /// Promoted `swap_s` after the demotion.
+    pub(crate) promote: usize,
+    /// Waiting for the data sync of `data_sync_first`.
+    pub(crate) syncing: bool,
+    pub(crate) started_at: f64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Group {
+    pub(crate) name: String,
+    pub(crate) kind: GroupKind,
+    /// Appliances that can serve the site address: pair members or masters.
+    pub(crate) site: Vec<usize>,
+    /// Traffic nodes (clusters), in configuration order.
+    pub(crate) traffic: Vec<usize>,
+    /// Every appliance of the group.
+    pub(crate) members: Vec<usize>,
+    /// Region -> traffic indexes.
+    pub(crate) regions: BTreeMap<String, Vec<usize>>,
+    pub(crate) shared_ip: Option<String>,
+    pub(crate) strategy: Strategy,
+    pub(crate) swing: Swing,
+    pub(crate) established: bool,
+    /// Bumped on every establish/break so stale scheduled work is ignored.
+    pub(crate) relation: u64,
+    /// External swing: where the site address points.
+    pub(crate) site_target: Option<usize>,
+    pub(crate) failover_sync: SyncStatus,
+    pub(crate) cluster_sync: SyncStatus,
+    pub(crate) distribution: Option<Distribution>,
+    pub(crate) role_op: Option<RoleOp>,
+    /// A shared IP coming up: (operation id, appliance, requested at).
+    pub(crate) ip_op: Option<(u64, usize, f64)>,
+    /// Draws for this group's syncs and distributions.
+    pub(crate) rng: ChaCha8Rng,
+}
+
+impl Group {
+    /// The failover partner of `app`, whether or not the relationship is established.
+    pub(crate) fn partner(&self, app: usize) -> Option<usize> {
+        if self.site.len() == 2 && self.site.contains(&app) {
+            self.site.iter().copied().find(|&m| m != app)
+        } else {
+            None
+        }
+    }
+
+    /// The peer of `app` in an established relationship.
+    pub(crate) fn peer(&self, app: usize) -> Option<usize> {
+        if self.established {
+            self.partner(app)
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn traffic_index(&self, app: usize) -> Option<usize> {
+        self.traffic.iter().position(|&t| t == app)
+    }
+}

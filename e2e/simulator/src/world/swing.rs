@@ -1,0 +1,94 @@
+//! Moving the site address: shared IPs (disabled at once, enabled after `shared_ip_s`, the
+//! request waiting) and, for an external swing, the site target an operator test reports
+//! through the admin endpoint.
+
+use super::scheduler::Ev;
+use super::{ErrorCode, OpError, Started, World};
+
+impl World {
+    /// Enable (takes `shared_ip_s`) or disable (at once) the site's shared IP here.
+    pub(crate) fn set_shared_ip(
+        &mut self,
+        app: usize,
+        enabled: bool,
+        t: f64,
+    ) -> Result<Started, OpError> {
+        let g = self.apps[app].group;
+        if self.groups[g].shared_ip.is_none() || !self.groups[g].site.contains(&app) {
+            return Err(OpError::new(
+                ErrorCode::InvalidRequest,
+                "this appliance has no shared IP",
+            ));
+        }
+        self.require_up(app)?;
+        if self.apps[app].shared_ip_enabled == enabled {
+            return Ok(Started::Done("unchanged".into()));
+        }
+        let name = self.apps[app].name.clone();
+        if !enabled {
+            if self.groups[g].ip_op.is_some_and(|(_, a, _)| a == app) {
+                self.groups[g].ip_op = None;
+            }
+            self.apps[app].shared_ip_enabled = false;
+            self.referee
+                .event(t, Some(&name), None, "shared_ip", "disabled");
+            self.settle(t);
+            return Ok(Started::Done("disabled".into()));
+        }
+        if self.groups[g].ip_op.is_some() {
+            return Err(OpError::new(
+                ErrorCode::InvalidRequest,
+                "a shared IP change is in progress",
+            ));
+        }
+        self.check_promotion(app, t, "enable the shared IP");
+        let op = self.next_id();
+        self.groups[g].ip_op = Some((op, app, t));
+        self.sched.push(
+            t + self.timings.shared_ip_s,
+            Ev::SharedIpUp { group: g, op, app },
+        );
+        self.referee
+            .event(t, Some(&name), None, "shared_ip", "enabling");
+        Ok(Started::Pending(op))
+    }
+
+    pub(crate) fn shared_ip_up(&mut self, g: usize, op: u64, app: usize, t: f64) {
+        let Some((_, _, started)) = self.groups[g].ip_op.filter(|(o, _, _)| *o == op) else {
+            return;
+        };
+        self.groups[g].ip_op = None;
+        self.apps[app].shared_ip_enabled = true;
+        let name = self.apps[app].name.clone();
+        self.referee
+            .event(t, Some(&name), None, "shared_ip", "enabled");
+        self.referee.swap(g, &name, "shared_ip", started, t);
+        self.finish_op(op, Ok("enabled".into()));
+    }
+
+    /// Admin: where an external swing (DNS, NAT, load balancer) points the site.
+    pub(crate) fn set_site_target(&mut self, g: usize, app: usize, t: f64) -> Result<(), OpError> {
+        if !self.groups[g].site.contains(&app) {
+            return Err(OpError::new(
+                ErrorCode::InvalidRequest,
+                "not a site member of this group",
+            ));
+        }
+        if self.groups[g].site_target != Some(app) {
+            let started = t;
+            self.groups[g].site_target = Some(app);
+            let name = self.apps[app].name.clone();
+            let group = self.groups[g].name.clone();
+            self.referee.event(
+                t,
+                Some(&name),
+                Some(&group),
+                "site_target",
+                "external swing points here",
+            );
+            self.referee.swap(g, &name, "external", started, t);
+            self.settle(t);
+        }
+        Ok(())
+    }
+}
