@@ -1,0 +1,77 @@
+//! Assembling the production client for one member.
+//!
+//! [`Connector`] holds what must be shared process-wide (the token cache and the per-account
+//! rate limiters) and is built once at start-up. [`Connector::connect`] builds one member's
+//! client, which controllers keep and reuse until the member's Secrets change.
+
+use std::sync::Arc;
+
+use url::Url;
+
+use super::api::Split;
+use super::error::Result;
+use super::management::ManagementClient;
+use super::rate_limit::{Backoff, RateLimit, RateLimited, RateLimits};
+use super::retry::{RetryPolicy, Retrying};
+use super::session::Session;
+use super::token::{Credentials, OAuthEndpoint, TokenCache};
+use super::transport::HttpsTransport;
+use super::vendor::VendorClient;
+
+/// The production appliance client: retries (reads only) around the rate limit around the
+/// two halves. Retrying sits outside so that every retry also waits for the rate limit.
+pub type ProductionAppliance = Retrying<RateLimited<Split<VendorClient, ManagementClient>>>;
+
+/// What baton knows about one member, read from its spec and Secrets.
+#[derive(Debug)]
+pub struct Member<'a> {
+    /// The appliance's unique address, `https://host[:port]`.
+    pub endpoint: Url,
+    /// PEM of the CA that signed the appliance's certificate (from `caSecretRef`).
+    pub ca_pem: &'a [u8],
+    pub credentials: Credentials,
+    /// Where the management extension is served, when not on the appliance itself.
+    pub extension_base: Option<Url>,
+}
+
+/// Process-wide client state; clone it freely (it is shared inside).
+#[derive(Debug, Clone, Default)]
+pub struct Connector {
+    tokens: TokenCache,
+    limits: RateLimits,
+    retry: RetryPolicy,
+}
+
+impl Connector {
+    /// With the documented limits and default retry policy.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// With explicit limits, backoff and retry policy.
+    pub fn with_policy(limit: RateLimit, backoff: Backoff, retry: RetryPolicy) -> Self {
+        Self {
+            tokens: TokenCache::new(),
+            limits: RateLimits::new(limit, backoff),
+            retry,
+        }
+    }
+
+    /// Builds the client for one member. No network traffic happens until the first call.
+    pub fn connect(&self, member: Member<'_>) -> Result<ProductionAppliance> {
+        let transport = HttpsTransport::new(member.endpoint, member.ca_pem)?;
+        let endpoint = transport.endpoint().as_str().to_owned();
+        let client_id = member.credentials.client_id.clone();
+        let issuer = Arc::new(OAuthEndpoint::new(transport.clone(), member.credentials));
+        let tokens = self.tokens.source(&endpoint, &client_id, issuer);
+        let session = Session::new(transport, tokens);
+        let management = match member.extension_base {
+            Some(base) => ManagementClient::with_base(session.clone(), base),
+            None => ManagementClient::new(session.clone())?,
+        };
+        let halves = Split::new(VendorClient::new(session), management);
+        let limiter = self.limits.for_account(&endpoint, &client_id);
+        let limited = RateLimited::new(halves, limiter, self.limits.backoff());
+        Ok(Retrying::new(limited, self.retry))
+    }
+}
