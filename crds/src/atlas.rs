@@ -221,9 +221,13 @@ pub struct AtlasClusterStatus {
     #[x_kube(merge_strategy = ListMerge::Map(vec!["name".into()]))]
     #[schemars(length(max = 256))]
     pub regions: Vec<RegionStatus>,
+    /// The traffic node batches of the upgrade, chosen before anything is drained.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 4))]
+    pub batches: Vec<BatchStatus>,
     /// The batch being drained or upgraded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_batch: Option<BatchStatus>,
+    pub current_batch: Option<i32>,
     /// Nodes that need a person's attention (bounded; the count says how many in all).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 50))]
@@ -260,8 +264,11 @@ pub struct RegionStatus {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BatchStatus {
-    /// 1 for the nodes upgraded with the backup master, 2 for the rest.
+    /// 1 for the nodes drained first (upgraded with the backup master), 2 for the rest.
     pub number: i32,
+    /// Where the batch stands (Pending, Draining, Installing, Serving).
+    #[schemars(length(max = 32))]
+    pub state: String,
     /// The nodes in it.
     #[schemars(length(max = 1000), inner(length(max = 63)))]
     pub nodes: Vec<String>,

@@ -12,6 +12,7 @@ pub mod common;
 pub mod conditions;
 pub mod generate;
 pub mod pair;
+pub mod reference;
 pub mod status;
 
 pub use atlas::{AtlasCluster, AtlasClusterSpec, AtlasClusterStatus};

@@ -214,6 +214,16 @@ pub enum StepAction {
     EstablishFailover,
     /// Wait between product hops so clients follow (R3).
     Soak,
+    /// Stage a package on every node of an Atlas cluster ("Distribute to cluster").
+    Distribute,
+    /// Take a batch of traffic nodes out of rotation and wait for their clients to leave.
+    Drain,
+    /// Put a batch of traffic nodes back to accepting new client connections.
+    Accept,
+    /// Cluster Sync Now from the acting primary master, and wait for it.
+    SyncCluster,
+    /// Enable backup operations on the master that became the backup.
+    EnableBackupOperations,
 }
 
 /// Where a plan step stands.

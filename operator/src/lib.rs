@@ -5,13 +5,20 @@
 //! - [`upgrade`]: the pure planner (hops, plans, gates, conditions);
 //! - [`pair`]: the AppliancePair controller, with [`swing`] and [`backup`].
 
+pub mod admin;
 pub mod appliance;
+pub mod atlas;
 pub mod backup;
 pub mod context;
 pub mod drive;
+pub mod leader;
 pub mod members;
+pub mod metrics;
 pub mod pair;
+pub mod runtime;
 pub mod secrets;
+pub mod shutdown;
 pub mod swing;
+pub mod telemetry;
 pub mod time;
 pub mod upgrade;

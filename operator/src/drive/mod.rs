@@ -7,6 +7,7 @@
 //! its first request and Succeeded or Failed after it (I8), with an Event each time. What a
 //! step *does* is the kind's business ([`Driven::run_step`]).
 
+pub mod actions;
 pub mod status;
 pub mod summary;
 

@@ -1,17 +1,11 @@
-//! Staging, installing and verifying a package on one member.
-//!
-//! Installing is the one step the appliances do not make idempotent by state alone: it is
-//! requested with the idempotency key `<upgrade id>/<step id>`, recorded in status with the
-//! step before the request goes out, so a restart asks again with the same key and gets the
-//! install it already started. A failed base install stops everything (R6): no retry, no
-//! reboot, until a person approves `<upgrade id>/Retry`.
-
-use std::time::Duration;
+//! Staging, installing and verifying a package on one member of a pair. The install itself
+//! is [`crate::drive::actions::install`], shared with Atlas clusters.
 
 use baton_crds::common::Strategy;
 use baton_crds::conditions::reasons;
 
-use crate::appliance::{Error, InstallRequest, InstallState, PackageState};
+use crate::appliance::PackageState;
+use crate::drive::actions::{self, InstallTarget};
 use crate::pair::step::{Outcome, StepInput, StepResult};
 
 /// Downloads the package onto the member (R7: right before its install).
@@ -45,114 +39,35 @@ pub async fn stage(input: &StepInput<'_>) -> Outcome {
     }
 }
 
-/// Starts the install (once) and follows it to the end with a long poll.
+/// Waits for the member's sessions to end, then starts the install once and follows it.
 pub async fn install(input: &StepInput<'_>) -> StepResult {
     let (member, seen, _, _) = match input.sides() {
         Ok(s) => s,
         Err(o) => return o.into(),
     };
-    let package = input.step.package.clone().unwrap_or_default();
-    let Some(install_id) = input.step.reference.clone() else {
-        // Synchronous upgrades take the site down while the primary installs: its sessions
-        // end by design. Otherwise wait for the member's sessions to end (I3).
-        let cut_allowed = input.pair.spec.strategy == Strategy::Synchronous;
-        if seen.clients > 0 && !cut_allowed {
-            return input
-                .wait(
-                    reasons::UPGRADING,
-                    format!(
-                        "waiting for {} sessions on {} to end before installing",
-                        seen.clients, member.name
-                    ),
-                )
-                .into();
-        }
-        let request = InstallRequest {
-            package_id: package.clone(),
-            allow_connected_clients: cut_allowed,
-        };
-        let key = format!("{}/{}", input.upgrade_id, input.step.id);
-        return match member.appliance.start_install(&request, &key).await {
-            Ok(started) => StepResult {
-                outcome: Outcome::Wait {
-                    reason: reasons::UPGRADING,
-                    message: format!("installing {package} on {}", member.name),
-                    after: Duration::ZERO,
-                },
-                reference: Some(started.id),
-                backup: None,
-            },
-            Err(Error::Conflict { code, .. }) if code == "already_installed" => {
-                Outcome::Done(format!("{package} is installed on {}", member.name)).into()
-            }
-            Err(e) if e.is_transient() => input.wait(reasons::UNREACHABLE, e.to_string()).into(),
-            Err(e) => failed(input, &member.name, &package, &e.to_string()).into(),
-        };
-    };
-    match member
-        .appliance
-        .install(&install_id, input.ctx.timings.long_poll)
-        .await
-    {
-        Ok(i) if i.state == InstallState::Succeeded => {
-            Outcome::Done(format!("{package} installed on {}", member.name)).into()
-        }
-        Ok(i) if i.state == InstallState::Failed => failed(
-            input,
-            &member.name,
-            &package,
-            i.message.as_deref().unwrap_or("no message"),
-        )
-        .into(),
-        Ok(i) => Outcome::Wait {
-            reason: reasons::UPGRADING,
-            message: format!(
-                "installing {package} on {} ({}%)",
-                member.name, i.progress_percent
-            ),
-            after: Duration::ZERO,
-        }
-        .into(),
-        // A base install reboots the appliance: unreachable is expected, never "done".
-        Err(e) if e.is_transient() => input
+    // Synchronous upgrades take the site down while the primary installs: its sessions end
+    // by design. Otherwise the member's sessions end first (I3).
+    let cut_allowed = input.pair.spec.strategy == Strategy::Synchronous;
+    if input.step.reference.is_none() && seen.clients > 0 && !cut_allowed {
+        return input
             .wait(
                 reasons::UPGRADING,
                 format!(
-                    "waiting for {} ({package} installing, the appliance may be rebooting): {e}",
-                    member.name
+                    "waiting for {} sessions on {} to end before installing",
+                    seen.clients, member.name
                 ),
             )
-            .into(),
-        Err(e) => input
-            .wait(
-                reasons::UNREACHABLE,
-                format!(
-                    "failed to read install {install_id} on {}: {e}",
-                    member.name
-                ),
-            )
-            .into(),
+            .into();
     }
-}
-
-fn failed(input: &StepInput<'_>, member: &str, package: &str, message: &str) -> Outcome {
-    if input.step.base_software {
-        Outcome::Failed {
-            reason: reasons::BASE_INSTALL_FAILED,
-            message: format!(
-                "base software install {package} failed on {member}: {message}. Do not restart the appliance; contact BeyondTrust support (R6). Once it is fixed, approve {}/Retry",
-                input.upgrade_id
-            ),
-        }
-    } else {
-        Outcome::Failed {
-            reason: reasons::INSTALL_FAILED,
-            message: format!(
-                "install of {package} failed on {member}: {message}. Once the cause is fixed, approve {}/Retry",
-                input.upgrade_id
-            ),
-        }
-    }
+    let key = format!("{}/{}", input.upgrade_id, input.step.id);
+    let target = InstallTarget {
+        package: input.step.package.as_deref().unwrap_or_default(),
+        base: input.step.base_software,
+        key: &key,
+        reference: input.step.reference.as_deref(),
+        allow_connected_clients: cut_allowed,
+    };
+    actions::install(&*member.appliance, input.call(&member.name), target).await
 }
 
 /// The member runs the round's version, is healthy and not installing.

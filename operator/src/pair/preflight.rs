@@ -60,7 +60,7 @@ pub async fn run(input: &StepInput<'_>) -> Outcome {
     ))
 }
 
-async fn check_account(
+pub async fn check_account(
     appliance: &dyn Appliance,
     name: &str,
     input: &StepInput<'_>,

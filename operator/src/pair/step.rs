@@ -15,15 +15,14 @@ use kube::Api;
 use baton_crds::AppliancePair;
 use baton_crds::common::SwingProvider;
 use baton_crds::conditions::reasons;
-use baton_crds::status::{BackupRecord, PlanStep, StepAction};
+use baton_crds::status::{PlanStep, StepAction};
 
-use crate::appliance::{EstablishRequest, OperationState, Relationship};
-use crate::backup::{self, BackupName};
+use crate::appliance::{EstablishRequest, Relationship};
 use crate::context::Context;
+use crate::drive::actions::{self, SyncKind};
 pub use crate::drive::{Outcome, StepResult};
 use crate::members::Connected;
 use crate::pair::observe::{Observation, Seen};
-use crate::secrets::{self, PASSWORD_KEY};
 use crate::swing;
 use crate::upgrade::gates;
 
@@ -102,6 +101,16 @@ impl<'a> StepInput<'a> {
         Ok((&self.members[0], seen(0)?, &self.members[1], seen(1)?))
     }
 
+    /// What the shared one-appliance actions need.
+    pub fn call<'b>(&'b self, name: &'b str) -> actions::Call<'b> {
+        actions::Call {
+            name,
+            upgrade_id: self.upgrade_id,
+            long_poll: self.ctx.timings.long_poll,
+            busy: self.ctx.timings.busy,
+        }
+    }
+
     /// Wait with the busy requeue.
     pub fn wait(&self, reason: &'static str, message: String) -> Outcome {
         Outcome::Wait {
@@ -147,6 +156,11 @@ pub async fn run(input: &StepInput<'_>) -> StepResult {
         StepAction::SwingTraffic => swing_traffic(input).await.into(),
         StepAction::EstablishFailover => establish(input).await.into(),
         StepAction::Soak => soak(input).into(),
+        StepAction::Distribute | StepAction::Drain | StepAction::Accept | StepAction::SyncCluster | StepAction::EnableBackupOperations => Outcome::Failed {
+            reason: reasons::INVALID_SPEC,
+            message: format!("step {} is an Atlas cluster step, not a pair step; delete status.upgrade to plan again", step.id),
+        }
+        .into(),
     }
 }
 
@@ -156,133 +170,50 @@ async fn take_backup(input: &StepInput<'_>) -> StepResult {
         Err(o) => return o.into(),
     };
     let namespace = input.namespace();
-    let secrets_api: Api<Secret> = Api::namespaced(input.ctx.client.clone(), &namespace);
-    let spec = &input.pair.spec.backup;
-    let password = match &spec.password_secret_ref {
-        Some(r) => match secrets::key_secret(&secrets_api, &namespace, r, PASSWORD_KEY).await {
-            Ok(p) => Some(p),
-            Err(e) => {
-                return Outcome::Failed {
-                    reason: reasons::SECRET_NOT_FOUND,
-                    message: e.to_string(),
-                }
-                .into();
-            }
-        },
-        None => None,
-    };
-    let bytes = match member.appliance.backup(password.as_ref()).await {
-        Ok(b) => b,
-        Err(e) if e.is_transient() => {
-            return input.wait(reasons::UNREACHABLE, e.to_string()).into();
-        }
-        Err(e) => {
-            return Outcome::Failed {
-                reason: reasons::PREFLIGHT_FAILED,
-                message: format!("failed to download the backup from {}: {e}", member.name),
-            }
-            .into();
-        }
-    };
-    let name = BackupName {
-        resource: input.pair.metadata.name.as_deref().unwrap_or_default(),
-        upgrade_id: input.upgrade_id,
-        member: &member.name,
+    let secrets: Api<Secret> = Api::namespaced(input.ctx.client.clone(), &namespace);
+    let resource = input.pair.metadata.name.as_deref().unwrap_or_default();
+    let store = actions::BackupStore {
+        spec: &input.pair.spec.backup,
+        secrets: &secrets,
+        namespace: &namespace,
+        resource,
         round: input.step.round,
     };
-    match backup::store(&secrets_api, &spec.destination, name, bytes).await {
-        Ok(stored) => StepResult {
-            outcome: Outcome::Done(format!(
-                "backup of {} stored at {} ({} bytes, sha256 {})",
-                member.name, stored.location, stored.size, stored.sha256
-            )),
-            reference: Some(stored.location.clone()),
-            backup: Some(BackupRecord {
-                upgrade_id: input.upgrade_id.to_owned(),
-                member: member.name.clone(),
-                location: stored.location,
-                sha256: stored.sha256,
-                size_bytes: i64::try_from(stored.size).unwrap_or(i64::MAX),
-                encrypted: password.is_some(),
-                taken_at: Some(crate::time::to_k8s(input.now)),
-            }),
-        },
-        Err(e) => Outcome::Failed {
-            reason: reasons::INVALID_SPEC,
-            message: e.to_string(),
-        }
-        .into(),
-    }
+    actions::backup(
+        &*member.appliance,
+        input.call(&member.name),
+        store,
+        input.now,
+    )
+    .await
 }
 
-/// Sync Now, then wait for the sync to finish. Syncs on one appliance run one at a time, so
-/// once ours was started, the next terminal state is ours. Starting one again after a
-/// restart is harmless (a sync only copies data to the backup).
+/// Sync Now on the member, and wait (shared with Atlas: [`actions::sync`]).
 async fn sync(input: &StepInput<'_>) -> StepResult {
     let (member, _, _, _) = match input.sides() {
         Ok(s) => s,
         Err(o) => return o.into(),
     };
-    let attempt = input
-        .step
-        .reference
-        .as_deref()
-        .and_then(|r| r.strip_prefix("sync-attempt-"))
-        .and_then(|n| n.parse::<u32>().ok());
-    let Some(attempt) = attempt else {
-        return match member.appliance.sync_failover_now().await {
-            Ok(_) => StepResult {
-                outcome: input.wait(
-                    reasons::UPGRADING,
-                    format!("Sync Now started on {}", member.name),
-                ),
-                reference: Some("sync-attempt-1".to_owned()),
-                backup: None,
-            },
-            Err(e) if e.is_transient() => input.wait(reasons::UNREACHABLE, e.to_string()).into(),
-            Err(e) => Outcome::Failed {
-                reason: reasons::PREFLIGHT_FAILED,
-                message: format!("failed to start Sync Now on {}: {e}", member.name),
-            }
-            .into(),
-        };
-    };
-    match member.appliance.failover_sync(input.ctx.timings.long_poll).await {
-        Ok(s) if s.state == OperationState::Succeeded => Outcome::Done(format!("data sync from {} finished", member.name)).into(),
-        // A sync that fails once is retried: it copies data and has no side effect on service.
-        Ok(s) if s.state == OperationState::Failed && attempt < 3 => match member.appliance.sync_failover_now().await {
-            Ok(_) => StepResult {
-                outcome: input.wait(reasons::UPGRADING, format!("sync on {} failed ({}); started it again", member.name, s.message.unwrap_or_default())),
-                reference: Some(format!("sync-attempt-{}", attempt + 1)),
-                backup: None,
-            },
-            Err(e) => input.wait(reasons::UNREACHABLE, e.to_string()).into(),
-        },
-        Ok(s) if s.state == OperationState::Failed => Outcome::Failed {
-            reason: reasons::PREFLIGHT_FAILED,
-            message: format!("data sync on {} failed {attempt} times: {}; check the failover page, then approve {}/Retry", member.name, s.message.unwrap_or_default(), input.upgrade_id),
-        }
-        .into(),
-        Ok(_) => Outcome::Wait { reason: reasons::UPGRADING, message: format!("waiting for the data sync on {}", member.name), after: Duration::ZERO }.into(),
-        Err(e) => input.wait(reasons::UNREACHABLE, e.to_string()).into(),
-    }
+    actions::sync(
+        &*member.appliance,
+        input.call(&member.name),
+        SyncKind::Failover,
+        input.step.reference.as_deref(),
+    )
+    .await
 }
 
 fn approval(input: &StepInput<'_>) -> Outcome {
     let gate = input.step.package.as_deref().unwrap_or_default();
-    if input.approved(gate) {
-        return Outcome::Done(format!("{gate} approved"));
-    }
     let name = input.pair.metadata.name.as_deref().unwrap_or_default();
-    Outcome::Wait {
-        reason: reasons::AWAITING_APPROVAL,
-        message: format!(
-            "waiting for approval {id}/{gate}: add it to spec.approval.approved, or run `kubectl annotate apair {name} {ann}={id}/{gate}`",
-            id = input.upgrade_id,
-            ann = gates::APPROVE_ANNOTATION
-        ),
-        after: input.ctx.timings.gated,
-    }
+    actions::approval(
+        input.approved(gate),
+        "apair",
+        name,
+        input.upgrade_id,
+        gate,
+        input.ctx.timings.gated,
+    )
 }
 
 async fn break_failover(input: &StepInput<'_>) -> Outcome {
@@ -420,28 +351,12 @@ async fn establish(input: &StepInput<'_>) -> Outcome {
 }
 
 fn soak(input: &StepInput<'_>) -> Outcome {
-    let Some(length) = gates::parse_duration(&input.pair.spec.soak) else {
-        return Outcome::Failed {
-            reason: reasons::INVALID_SPEC,
-            message: format!("spec.soak {:?} does not parse", input.pair.spec.soak),
-        };
-    };
-    let since = input.previous_finished.unwrap_or(input.now);
-    let until = since + length;
-    if input.now >= until {
-        return Outcome::Done(format!(
-            "soaked {} on {}",
-            input.pair.spec.soak,
-            input.step.version.as_deref().unwrap_or_default()
-        ));
-    }
-    let left = (until - input.now).to_std().unwrap_or_default();
-    Outcome::Wait {
-        reason: reasons::SOAKING,
-        message: format!(
-            "soaking until {} so deployed clients can follow (R3)",
-            until.to_rfc3339()
-        ),
-        after: left.min(input.ctx.timings.gated),
-    }
+    let version = input.step.version.as_deref().unwrap_or_default();
+    actions::soak(
+        &input.pair.spec.soak,
+        version,
+        input.previous_finished.unwrap_or(input.now),
+        input.now,
+        input.ctx.timings.gated,
+    )
 }

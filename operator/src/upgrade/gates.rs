@@ -12,13 +12,17 @@ use baton_crds::status::StepAction;
 /// Several approvals are separated by commas.
 pub const APPROVE_ANNOTATION: &str = "baton.dev/approve";
 
-/// Steps that interrupt service or give up redundancy: they start only inside a maintenance
-/// window. Backups, syncs, staging and verification may run at any time, and so may
-/// re-establishing failover, which restores redundancy.
+/// Steps that interrupt service, take capacity out of rotation or give up redundancy: they
+/// start only inside a maintenance window. Backups, syncs, staging, distribution and
+/// verification may run at any time, and so may the steps that restore what the upgrade took
+/// away (re-establishing failover, accepting connections again, enabling backup operations).
 pub fn is_disruptive(action: StepAction) -> bool {
     matches!(
         action,
-        StepAction::BreakFailover | StepAction::Install | StepAction::SwingTraffic
+        StepAction::BreakFailover
+            | StepAction::Drain
+            | StepAction::Install
+            | StepAction::SwingTraffic
     )
 }
 

@@ -51,9 +51,9 @@ fn an_unknown_time_zone_never_opens_and_is_reported() {
 }
 
 #[test]
-fn only_breaking_installing_and_swinging_are_disruptive() {
+fn only_breaking_draining_installing_and_swinging_are_disruptive() {
     use StepAction::*;
-    for action in [BreakFailover, Install, SwingTraffic] {
+    for action in [BreakFailover, Drain, Install, SwingTraffic] {
         assert!(is_disruptive(action), "{action:?}");
     }
     for action in [
@@ -65,6 +65,10 @@ fn only_breaking_installing_and_swinging_are_disruptive() {
         EstablishFailover,
         Soak,
         Approval,
+        Distribute,
+        Accept,
+        SyncCluster,
+        EnableBackupOperations,
     ] {
         assert!(!is_disruptive(action), "{action:?}");
     }

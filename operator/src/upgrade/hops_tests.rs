@@ -56,11 +56,11 @@ fn base_software_comes_right_before_the_product_that_needs_it() {
         Some(vec![
             Round {
                 product: v("24.1.0"),
-                packages: vec!["base-5.1.0".into(), "product-24.1.0".into()]
+                packages: vec![base("base-5.1.0"), product("product-24.1.0")]
             },
             Round {
                 product: v("24.3.2"),
-                packages: vec!["base-5.2.0".into(), "product-24.3.2".into()]
+                packages: vec![base("base-5.2.0"), product("product-24.3.2")]
             },
         ])
     );

@@ -176,7 +176,7 @@ pub fn pair_plan(input: &PairPlanInput<'_>) -> Vec<PlanStep> {
     steps
 }
 
-fn step(
+pub(crate) fn step(
     round: i32,
     action: StepAction,
     member: Option<&str>,
@@ -213,6 +213,11 @@ pub fn action_slug(action: StepAction) -> &'static str {
         StepAction::SwingTraffic => "swing-traffic",
         StepAction::EstablishFailover => "establish-failover",
         StepAction::Soak => "soak",
+        StepAction::Distribute => "distribute",
+        StepAction::Drain => "drain",
+        StepAction::Accept => "accept",
+        StepAction::SyncCluster => "sync-cluster",
+        StepAction::EnableBackupOperations => "backup-operations",
     }
 }
 

@@ -10,11 +10,23 @@ fn rounds() -> Vec<Round> {
     vec![
         Round {
             product: v("24.1.0"),
-            packages: vec!["base-5.1.0".into(), "product-24.1.0".into()],
+            packages: vec![
+                RoundPackage {
+                    id: "base-5.1.0".into(),
+                    base: true,
+                },
+                RoundPackage {
+                    id: "product-24.1.0".into(),
+                    base: false,
+                },
+            ],
         },
         Round {
             product: v("24.3.2"),
-            packages: vec!["product-24.3.2".into()],
+            packages: vec![RoundPackage {
+                id: "product-24.3.2".into(),
+                base: false,
+            }],
         },
     ]
 }

@@ -2,4 +2,7 @@
 //! control plane (see `baton_e2e::cluster`).
 
 mod api;
+mod atlas;
+mod chart;
+mod leader;
 mod pair;
