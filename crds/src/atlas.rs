@@ -14,6 +14,8 @@ use crate::pair::default_soak;
 use crate::status::{BackupRecord, LastUpgrade, MemberStatus, Phase, UpgradeStatus};
 
 /// The desired state of an Atlas cluster.
+// Printer columns repeat `type_ = "string"` by design; clippy reads that as a duplicate.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[kube(
     group = "baton.dev",

@@ -12,6 +12,8 @@ use crate::status::{BackupRecord, LastUpgrade, MemberStatus, Phase, UpgradeStatu
 
 /// The desired state of a failover pair: the version both members should run, and how to get
 /// there safely.
+// Printer columns repeat `type_ = "string"` by design; clippy reads that as a duplicate.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[kube(
     group = "baton.dev",

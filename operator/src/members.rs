@@ -65,10 +65,15 @@ impl ConnectError {
     }
 }
 
+/// (namespace, resource, member).
+type Key = (String, String, String);
+/// What a connection was built from (endpoint and Secret versions), and the connection.
+type Entry = (String, Connected);
+
 /// Connected members by (namespace, resource, member), with the versions they were built from.
 #[derive(Default)]
 pub struct MemberCache {
-    entries: Mutex<HashMap<(String, String, String), (String, Connected)>>,
+    entries: Mutex<HashMap<Key, Entry>>,
 }
 
 impl std::fmt::Debug for MemberCache {
@@ -140,9 +145,7 @@ impl MemberCache {
             .retain(|(ns, r, _), _| !(ns == namespace && r == resource));
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, String, String), (String, Connected)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Entry>> {
         // A panic while holding the lock leaves only a cache behind: keep using it.
         self.entries
             .lock()
