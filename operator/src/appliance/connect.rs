@@ -11,10 +11,10 @@ use url::Url;
 use super::api::Split;
 use super::error::Result;
 use super::management::ManagementClient;
-use super::rate_limit::{Backoff, RateLimit, RateLimited, RateLimits};
+use super::rate_limit::{Backoff, RateLimit, RateLimited, RateLimiter, RateLimits};
 use super::retry::{RetryPolicy, Retrying};
 use super::session::Session;
-use super::token::{Credentials, OAuthEndpoint, TokenCache};
+use super::token::{Credentials, IssuedToken, OAuthEndpoint, TokenCache, TokenEndpoint};
 use super::transport::HttpsTransport;
 use super::vendor::VendorClient;
 
@@ -62,7 +62,12 @@ impl Connector {
         let transport = HttpsTransport::new(member.endpoint, member.ca_pem)?;
         let endpoint = transport.endpoint().as_str().to_owned();
         let client_id = member.credentials.client_id.clone();
-        let issuer = Arc::new(OAuthEndpoint::new(transport.clone(), member.credentials));
+        let limiter = self.limits.for_account(&endpoint, &client_id);
+        let oauth = OAuthEndpoint::new(transport.clone(), member.credentials);
+        let issuer = Arc::new(LimitedIssuer {
+            inner: oauth,
+            limiter: limiter.clone(),
+        });
         let tokens = self.tokens.source(&endpoint, &client_id, issuer);
         let session = Session::new(transport, tokens);
         let management = match member.extension_base {
@@ -70,8 +75,70 @@ impl Connector {
             None => ManagementClient::new(session.clone())?,
         };
         let halves = Split::new(VendorClient::new(session), management);
-        let limiter = self.limits.for_account(&endpoint, &client_id);
         let limited = RateLimited::new(halves, limiter, self.limits.backoff());
         Ok(Retrying::new(limited, self.retry))
+    }
+}
+
+/// Token requests count against the account's rate limit like any other request (the
+/// appliance counts them), so they take a slot from the same budget.
+#[derive(Debug)]
+struct LimitedIssuer<T> {
+    inner: T,
+    limiter: RateLimiter,
+}
+
+#[async_trait::async_trait]
+impl<T: TokenEndpoint> TokenEndpoint for LimitedIssuer<T> {
+    async fn issue(&self) -> Result<IssuedToken> {
+        self.limiter.acquire().await?;
+        self.inner.issue().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use secrecy::SecretString;
+
+    use super::*;
+
+    #[derive(Debug)]
+    struct Issuer;
+
+    #[async_trait::async_trait]
+    impl TokenEndpoint for Issuer {
+        async fn issue(&self) -> Result<IssuedToken> {
+            Ok(IssuedToken {
+                access_token: SecretString::from("t"),
+                lifetime: Duration::from_secs(3600),
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn token_requests_take_a_slot_of_the_accounts_rate_limit() -> Result<()> {
+        let limiter = RateLimiter::new(
+            RateLimit {
+                per_second: 1.0,
+                per_hour: 3600.0,
+            },
+            Backoff::default(),
+        );
+        let issuer = LimitedIssuer {
+            inner: Issuer,
+            limiter: limiter.clone(),
+        };
+        let start = tokio::time::Instant::now();
+        issuer.issue().await?;
+        // The budget is spent: the next request, token or not, waits a second.
+        issuer.issue().await?;
+        assert!(
+            start.elapsed() >= Duration::from_millis(990),
+            "waited only {:?}",
+            start.elapsed()
+        );
+        Ok(())
     }
 }
