@@ -246,8 +246,27 @@ async fn progress_of(t: &Target, package: &str) -> Progress {
     }
 }
 
+/// The sessions cut so far by this step's installs (recorded as `cut:<n>` in its reference).
+pub fn cut_so_far(reference: Option<&str>) -> u64 {
+    reference
+        .and_then(|r| r.strip_prefix("cut:"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Installs the step's package on every target of the batch, in parallel up to the limit.
-pub async fn install(s: &AtlasStep<'_>, n: usize) -> Outcome {
+pub async fn install(s: &AtlasStep<'_>, n: usize) -> StepResult {
+    let mut cut = cut_so_far(s.step.reference.as_deref());
+    let outcome = install_batch(s, n, &mut cut).await;
+    let reference = (cut > 0).then(|| format!("cut:{cut}"));
+    StepResult {
+        outcome,
+        reference,
+        backup: None,
+    }
+}
+
+async fn install_batch(s: &AtlasStep<'_>, n: usize, cut: &mut u64) -> Outcome {
     let package = s.step.package.as_deref().unwrap_or_default();
     let targets = match targets(s, n).await {
         Ok(t) => t,
@@ -304,7 +323,13 @@ pub async fn install(s: &AtlasStep<'_>, n: usize) -> Outcome {
             allow_connected_clients: proceed && t.clients > 0,
         };
         match t.connected.appliance.start_install(&request, &key).await {
-            Ok(_) => running += 1,
+            Ok(_) => {
+                running += 1;
+                // What the drain policy allowed to be cut, counted where it happens.
+                if request.allow_connected_clients {
+                    *cut += t.clients;
+                }
+            }
             Err(crate::appliance::Error::Conflict { code, .. }) if code == "already_installed" => {}
             Err(e) if e.is_transient() => {}
             Err(e) => {

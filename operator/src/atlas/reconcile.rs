@@ -181,23 +181,16 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Sessions cut by drains that proceeded, summed into lastUpgrade.
+    /// Sessions cut by installs after a drain timeout with Proceed, summed into lastUpgrade.
     fn record_cuts(&mut self, upgrade: &UpgradeStatus) {
-        let cut: i64 = upgrade
+        let cut: u64 = upgrade
             .plan
             .iter()
-            .filter_map(|s| {
-                s.reference
-                    .as_deref()?
-                    .strip_prefix("proceed:")?
-                    .split(':')
-                    .next()?
-                    .parse::<i64>()
-                    .ok()
-            })
+            .filter(|s| s.action == StepAction::Install)
+            .map(|s| super::batch::cut_so_far(s.reference.as_deref()))
             .sum();
         if let Some(last) = self.status.last_upgrade.as_mut() {
-            last.sessions_cut = (cut > 0).then_some(cut);
+            last.sessions_cut = (cut > 0).then(|| i64::try_from(cut).unwrap_or(i64::MAX));
         }
     }
 

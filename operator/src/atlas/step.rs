@@ -141,7 +141,7 @@ pub async fn run(s: &AtlasStep<'_>) -> StepResult {
             actions::approval(s.approved(gate), "atlas", name, s.upgrade_id, gate, s.ctx.timings.gated).into()
         }
         (StepAction::Drain, Some(n)) => batch::drain(s, n).await,
-        (StepAction::Install, Some(n)) => batch::install(s, n).await.into(),
+        (StepAction::Install, Some(n)) => batch::install(s, n).await,
         (StepAction::Verify, Some(n)) => batch::verify(s, n).await.into(),
         (StepAction::Accept, Some(n)) => batch::accept(s, n).await.into(),
         (StepAction::Install, None) => install_master(s).await,
