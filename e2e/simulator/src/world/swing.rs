@@ -50,6 +50,9 @@ impl World {
         );
         self.referee
             .event(t, Some(&name), None, "shared_ip", "enabling");
+        // A new revision wakes the world's driver so it sees the scheduled event; without it
+        // the enable waited for the next unrelated change (about 5 s real when none came).
+        self.settle(t);
         Ok(Started::Pending(op))
     }
 
