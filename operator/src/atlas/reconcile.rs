@@ -2,7 +2,6 @@
 //! nodes -> plan, or drive the current step (see [`crate::drive`]) -> write status.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -27,12 +26,10 @@ use crate::drive::{self, Driven, Next, StepResult};
 use crate::members::Connected;
 use crate::pair::Error;
 use crate::pair::reconcile::{approved, new_upgrade, publish};
-use crate::time::to_k8s;
 use crate::upgrade::atlas_plan::{self, AtlasPlanInput};
 use crate::upgrade::batches::{self, Node};
 use crate::upgrade::hops;
 
-const MAX_TRANSITIONS: usize = 32;
 /// At most this many nodes are listed as needing attention; status stays small at 500 nodes.
 const MAX_ATTENTION: usize = 50;
 
@@ -50,7 +47,8 @@ pub async fn reconcile(object: Arc<AtlasCluster>, ctx: Arc<Context>) -> Result<A
     match connect(&ctx, &namespace, &name, &cluster).await {
         Ok(m) => run.masters = m,
         Err((reason, message)) => {
-            run.finish(
+            drive::finish(
+                &mut run,
                 &Situation::Stalled {
                     reason,
                     message: message.clone(),
@@ -61,30 +59,7 @@ pub async fn reconcile(object: Arc<AtlasCluster>, ctx: Arc<Context>) -> Result<A
             return Ok(Action::requeue(ctx.timings.gated));
         }
     }
-    for _ in 0..MAX_TRANSITIONS {
-        run.observe().await;
-        let next = match run.status.upgrade.take() {
-            Some(mut upgrade) => {
-                let next = drive::drive(&mut run, &mut upgrade).await?;
-                if drive::is_finished(&upgrade) {
-                    run.record_cuts(&upgrade);
-                    run.status.batches.clear();
-                    run.status.current_batch = None;
-                    run.write().await?;
-                } else {
-                    run.status.upgrade = Some(upgrade);
-                }
-                next
-            }
-            None => run.idle_or_plan().await?,
-        };
-        if let Next::Stop(situation, after) = next {
-            let reachable = run.reachability();
-            run.finish(&situation, reachable).await?;
-            return Ok(Action::requeue(after));
-        }
-    }
-    Ok(Action::requeue(Duration::ZERO))
+    Ok(drive::reconcile(&mut run).await?)
 }
 
 struct Run<'a> {
@@ -110,6 +85,11 @@ impl<'a> Run<'a> {
             recorder,
         }
     }
+}
+
+#[async_trait]
+impl Driven for Run<'_> {
+    type Status = AtlasClusterStatus;
 
     async fn observe(&mut self) {
         let view = observe::observe_cluster(&self.masters).await;
@@ -181,20 +161,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Sessions cut by installs after a drain timeout with Proceed, summed into lastUpgrade.
-    fn record_cuts(&mut self, upgrade: &UpgradeStatus) {
-        let cut: u64 = upgrade
-            .plan
-            .iter()
-            .filter(|s| s.action == StepAction::Install)
-            .map(|s| super::batch::cut_so_far(s.reference.as_deref()))
-            .sum();
-        if let Some(last) = self.status.last_upgrade.as_mut() {
-            last.sessions_cut = (cut > 0).then(|| i64::try_from(cut).unwrap_or(i64::MAX));
-        }
-    }
-
-    async fn idle_or_plan(&mut self) -> Result<Next, Error> {
+    async fn idle_or_plan(&mut self) -> Result<Next, kube::Error> {
         let gated = self.ctx.timings.gated;
         let Some(view) = &self.view else {
             return Ok(Next::Stop(
@@ -380,27 +347,22 @@ impl<'a> Run<'a> {
         Ok(Next::Continue)
     }
 
-    async fn finish(
-        &mut self,
-        situation: &Situation,
-        reachable: Result<(), String>,
-    ) -> Result<(), Error> {
-        let now = to_k8s(Utc::now());
-        summary::apply(
-            &mut self.status,
-            situation,
-            self.cluster.spec.paused,
-            reachable,
-            self.cluster.metadata.generation,
-            &now,
-        );
-        Ok(self.write().await?)
+    /// Records the sessions cut after drain timeouts (Proceed) in lastUpgrade and clears the
+    /// batches, which belong to the finished upgrade.
+    fn finished(&mut self, upgrade: &UpgradeStatus) -> bool {
+        let cut: u64 = upgrade
+            .plan
+            .iter()
+            .filter(|s| s.action == StepAction::Install)
+            .map(|s| super::batch::cut_so_far(s.reference.as_deref()))
+            .sum();
+        if let Some(last) = self.status.last_upgrade.as_mut() {
+            last.sessions_cut = (cut > 0).then(|| i64::try_from(cut).unwrap_or(i64::MAX));
+        }
+        self.status.batches.clear();
+        self.status.current_batch = None;
+        true
     }
-}
-
-#[async_trait]
-impl Driven for Run<'_> {
-    type Status = AtlasClusterStatus;
 
     fn status(&mut self) -> &mut AtlasClusterStatus {
         &mut self.status
@@ -408,6 +370,10 @@ impl Driven for Run<'_> {
 
     fn timings(&self) -> &Timings {
         &self.ctx.timings
+    }
+
+    fn generation(&self) -> Option<i64> {
+        self.cluster.metadata.generation
     }
 
     fn paused(&self) -> bool {
@@ -502,18 +468,6 @@ impl Driven for Run<'_> {
             now,
         };
         step::run(&input).await
-    }
-
-    fn summarize(&mut self, situation: &Situation) {
-        let now = to_k8s(Utc::now());
-        summary::apply(
-            &mut self.status,
-            situation,
-            self.cluster.spec.paused,
-            Ok(()),
-            self.cluster.metadata.generation,
-            &now,
-        );
     }
 }
 

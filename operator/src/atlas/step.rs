@@ -10,7 +10,6 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 
 use baton_crds::AtlasCluster;
-use baton_crds::common::SwingProvider;
 use baton_crds::conditions::reasons;
 use baton_crds::status::{PlanStep, StepAction};
 
@@ -21,7 +20,6 @@ use crate::context::Context;
 use crate::drive::actions::{self, Call, InstallTarget, SyncKind};
 use crate::drive::{Outcome, StepResult};
 use crate::members::{Connected, MemberCache};
-use crate::upgrade::gates;
 
 /// Everything an Atlas step may look at.
 pub struct AtlasStep<'a> {
@@ -487,80 +485,24 @@ async fn promote(s: &AtlasStep<'_>) -> Outcome {
             format!("failed to disable backup operations on {}: {e}", new.name),
         );
     }
-    match s.cluster.spec.traffic_swing.provider {
-        SwingProvider::SharedIp => {
-            if crate::swing::shared_ip_moved(old_seen, new_seen) {
-                return Outcome::Done(format!(
-                    "{} is the primary master and holds the site address",
-                    new.name
-                ));
-            }
-            match crate::swing::move_shared_ip(old, old_seen, new, new_seen).await {
-                Ok(()) => Outcome::Wait {
-                    reason: reasons::UPGRADING,
-                    message: format!("moving the shared IP to {}", new.name),
-                    after: Duration::ZERO,
-                },
-                Err(e) => s.wait(reasons::UNREACHABLE, e.to_string()),
-            }
-        }
-        SwingProvider::Manual if !s.approved("TrafficSwing") => Outcome::Wait {
-            reason: reasons::AWAITING_APPROVAL,
-            message: format!(
-                "move the site's DNS or NAT to {} ({}), then confirm with `kubectl annotate atlas {} {}={}/TrafficSwing`",
-                new.name,
-                new.endpoint,
-                s.cluster.metadata.name.as_deref().unwrap_or_default(),
-                gates::APPROVE_ANNOTATION,
-                s.upgrade_id
-            ),
-            after: s.ctx.timings.gated,
-        },
-        SwingProvider::Manual => Outcome::Done(format!(
-            "{} is primary; a person confirmed the site points at it",
-            new.name
-        )),
-        SwingProvider::Service => {
-            let Some(service) = s
-                .cluster
-                .spec
-                .traffic_swing
-                .service
-                .as_ref()
-                .map(|x| x.name.clone())
-            else {
-                return Outcome::Failed {
-                    reason: reasons::INVALID_SPEC,
-                    message: "trafficSwing.service is required for the Service provider".into(),
-                };
-            };
-            let api: Api<k8s_openapi::api::discovery::v1::EndpointSlice> =
-                Api::namespaced(s.ctx.client.clone(), &s.namespace());
-            match crate::swing::service::points_at(&api, &service, &new.endpoint).await {
-                Ok(true) => Outcome::Done(format!(
-                    "{} is primary; Service {service} points at it",
-                    new.name
-                )),
-                Ok(false) => {
-                    match crate::swing::service::point_at(&api, &service, &new.endpoint).await {
-                        Ok(()) => Outcome::Wait {
-                            reason: reasons::UPGRADING,
-                            message: format!("pointing Service {service} at {}", new.name),
-                            after: Duration::ZERO,
-                        },
-                        Err(e) => s.wait(
-                            reasons::UPGRADING,
-                            format!("failed to update the EndpointSlice of {service}: {e}"),
-                        ),
-                    }
-                }
-                Err(e) => s.wait(
-                    reasons::UPGRADING,
-                    format!("failed to read the EndpointSlice of {service}: {e}"),
-                ),
-            }
-        }
-    }
+    let namespace = s.namespace();
+    let resource = format!(
+        "atlas {}",
+        s.cluster.metadata.name.as_deref().unwrap_or_default()
+    );
+    crate::swing::swing(crate::swing::SwingInput {
+        client: &s.ctx.client,
+        namespace: &namespace,
+        spec: &s.cluster.spec.traffic_swing,
+        from: (old, old_seen),
+        to: (new, new_seen),
+        confirmed: s.approved("TrafficSwing"),
+        resource: &resource,
+        upgrade_id: s.upgrade_id,
+        busy: s.ctx.timings.busy,
+        gated: s.ctx.timings.gated,
+    })
+    .await
 }
 
 /// Backup operations on the former primary, now the backup master (procedure 4, step 13).

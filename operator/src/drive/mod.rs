@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 
 use baton_crds::common::MaintenanceWindow;
@@ -99,8 +100,83 @@ pub trait Driven: Send {
         previous_finished: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StepResult;
+    /// The resource's generation, for observedGeneration.
+    fn generation(&self) -> Option<i64>;
+    /// Observes the appliances and updates the observed part of status.
+    async fn observe(&mut self);
+    /// Whether every appliance answered the last observation, for MembersReachable.
+    fn reachability(&self) -> Result<(), String>;
+    /// No upgrade in status: report that everything is where the spec wants it, or plan one
+    /// (written before anything acts on it).
+    async fn idle_or_plan(&mut self) -> Result<Next, kube::Error>;
+    /// A plan finished (lastUpgrade is recorded): clear what the kind kept beside it. Returns
+    /// whether status changed.
+    fn finished(&mut self, _upgrade: &UpgradeStatus) -> bool {
+        false
+    }
+
     /// Sets phase and conditions for a situation (without writing).
-    fn summarize(&mut self, situation: &Situation);
+    fn summarize(&mut self, situation: &Situation) {
+        let (paused, generation) = (self.paused(), self.generation());
+        summary::apply(
+            self.status(),
+            situation,
+            paused,
+            Ok(()),
+            generation,
+            &to_k8s(Utc::now()),
+        );
+    }
+}
+
+/// How many step transitions one reconcile makes before yielding (each one is written).
+const MAX_TRANSITIONS: usize = 32;
+
+/// One reconcile after the live read and connection: observe, then drive the plan (or plan
+/// one) until a step waits, writing the situation at the end.
+pub async fn reconcile<D: Driven>(d: &mut D) -> Result<Action, kube::Error> {
+    for _ in 0..MAX_TRANSITIONS {
+        d.observe().await;
+        let next = match d.status().upgrade_mut().take() {
+            Some(mut upgrade) => {
+                let next = drive(d, &mut upgrade).await?;
+                if is_finished(&upgrade) {
+                    // Recorded as lastUpgrade by `complete`; not put back.
+                    if d.finished(&upgrade) {
+                        d.write().await?;
+                    }
+                } else {
+                    *d.status().upgrade_mut() = Some(upgrade);
+                }
+                next
+            }
+            None => d.idle_or_plan().await?,
+        };
+        if let Next::Stop(situation, after) = next {
+            let reachable = d.reachability();
+            finish(d, &situation, reachable).await?;
+            return Ok(Action::requeue(after));
+        }
+    }
+    Ok(Action::requeue(Duration::ZERO))
+}
+
+/// Writes the situation (phase, conditions) with the status.
+pub async fn finish<D: Driven>(
+    d: &mut D,
+    situation: &Situation,
+    reachable: Result<(), String>,
+) -> Result<(), kube::Error> {
+    let (paused, generation) = (d.paused(), d.generation());
+    summary::apply(
+        d.status(),
+        situation,
+        paused,
+        reachable,
+        generation,
+        &to_k8s(Utc::now()),
+    );
+    d.write().await
 }
 
 /// Marks a step reset by a Retry approval, so one approval buys one retry.

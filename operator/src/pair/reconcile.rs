@@ -2,7 +2,6 @@
 //! current step (see [`crate::drive`]) -> write status.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -29,9 +28,6 @@ use crate::members::Connected;
 use crate::time::to_k8s;
 use crate::upgrade::{gates, hops, plan};
 
-/// How many step transitions one reconcile makes before yielding (each one is written).
-const MAX_TRANSITIONS: usize = 32;
-
 /// Reconciles one pair.
 pub async fn reconcile(object: Arc<AppliancePair>, ctx: Arc<Context>) -> Result<Action, Error> {
     let namespace = object.namespace().unwrap_or_default();
@@ -47,7 +43,8 @@ pub async fn reconcile(object: Arc<AppliancePair>, ctx: Arc<Context>) -> Result<
         Ok(m) => m,
         Err((reason, message)) => {
             let mut run = Run::new(&ctx, &api, &pair, None);
-            run.finish(
+            drive::finish(
+                &mut run,
                 &Situation::Stalled {
                     reason,
                     message: message.clone(),
@@ -59,26 +56,7 @@ pub async fn reconcile(object: Arc<AppliancePair>, ctx: Arc<Context>) -> Result<
         }
     };
     let mut run = Run::new(&ctx, &api, &pair, Some(members));
-    for _ in 0..MAX_TRANSITIONS {
-        run.observe().await;
-        let next = match run.status.upgrade.take() {
-            Some(mut upgrade) => {
-                let next = drive::drive(&mut run, &mut upgrade).await?;
-                // A finished plan was moved to lastUpgrade; any other goes back into status.
-                if !drive::is_finished(&upgrade) {
-                    run.status.upgrade = Some(upgrade);
-                }
-                next
-            }
-            None => run.idle_or_plan().await?,
-        };
-        if let Next::Stop(situation, after) = next {
-            let reachable = run.reachability();
-            run.finish(&situation, reachable).await?;
-            return Ok(Action::requeue(after));
-        }
-    }
-    Ok(Action::requeue(Duration::ZERO))
+    Ok(drive::reconcile(&mut run).await?)
 }
 
 /// The state of one reconcile.
@@ -110,6 +88,11 @@ impl<'a> Run<'a> {
             recorder,
         }
     }
+}
+
+#[async_trait]
+impl Driven for Run<'_> {
+    type Status = AppliancePairStatus;
 
     /// Observes both members; updates the members table, primary and versions.
     async fn observe(&mut self) {
@@ -161,7 +144,7 @@ impl<'a> Run<'a> {
     }
 
     /// No upgrade runs: everything is where the spec wants it, or an upgrade is planned.
-    async fn idle_or_plan(&mut self) -> Result<Next, Error> {
+    async fn idle_or_plan(&mut self) -> Result<Next, kube::Error> {
         let (Some(members), Some(seen)) = (&self.members, &self.seen) else {
             return Ok(Next::Stop(
                 Situation::Stalled {
@@ -296,35 +279,16 @@ impl<'a> Run<'a> {
         Ok(Next::Continue)
     }
 
-    /// Writes the situation with the status.
-    async fn finish(
-        &mut self,
-        situation: &Situation,
-        reachable: Result<(), String>,
-    ) -> Result<(), Error> {
-        let now = to_k8s(Utc::now());
-        summary::apply(
-            &mut self.status,
-            situation,
-            self.pair.spec.paused,
-            reachable,
-            self.pair.metadata.generation,
-            &now,
-        );
-        Ok(self.write().await?)
-    }
-}
-
-#[async_trait]
-impl Driven for Run<'_> {
-    type Status = AppliancePairStatus;
-
     fn status(&mut self) -> &mut AppliancePairStatus {
         &mut self.status
     }
 
     fn timings(&self) -> &Timings {
         &self.ctx.timings
+    }
+
+    fn generation(&self) -> Option<i64> {
+        self.pair.metadata.generation
     }
 
     fn paused(&self) -> bool {
@@ -398,18 +362,6 @@ impl Driven for Run<'_> {
             now,
         };
         step::run(&input).await
-    }
-
-    fn summarize(&mut self, situation: &Situation) {
-        let now = to_k8s(Utc::now());
-        summary::apply(
-            &mut self.status,
-            situation,
-            self.pair.spec.paused,
-            Ok(()),
-            self.pair.metadata.generation,
-            &now,
-        );
     }
 }
 

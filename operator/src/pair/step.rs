@@ -9,11 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 
 use baton_crds::AppliancePair;
-use baton_crds::common::SwingProvider;
 use baton_crds::conditions::reasons;
 use baton_crds::status::{PlanStep, StepAction};
 
@@ -244,67 +242,24 @@ async fn swing_traffic(input: &StepInput<'_>) -> Outcome {
         Ok(s) => s,
         Err(o) => return o,
     };
-    let swing = &input.pair.spec.traffic_swing;
-    match swing.provider {
-        SwingProvider::SharedIp => {
-            if swing::shared_ip_moved(from_seen, to_seen) {
-                return Outcome::Done(format!("{} holds the site address", to.name));
-            }
-            match swing::move_shared_ip(from, from_seen, to, to_seen).await {
-                Ok(()) => Outcome::Wait {
-                    reason: reasons::UPGRADING,
-                    message: format!("moving the shared IP to {}", to.name),
-                    after: Duration::ZERO,
-                },
-                Err(e) => input.wait(reasons::UNREACHABLE, e.to_string()),
-            }
-        }
-        SwingProvider::Service => {
-            let Some(service) = swing.service.as_ref().map(|s| s.name.clone()) else {
-                return Outcome::Failed {
-                    reason: reasons::INVALID_SPEC,
-                    message: "trafficSwing.service is required for the Service provider".to_owned(),
-                };
-            };
-            let api: Api<EndpointSlice> =
-                Api::namespaced(input.ctx.client.clone(), &input.namespace());
-            match swing::service::points_at(&api, &service, &to.endpoint).await {
-                Ok(true) => Outcome::Done(format!("Service {service} points at {}", to.name)),
-                Ok(false) => match swing::service::point_at(&api, &service, &to.endpoint).await {
-                    Ok(()) => Outcome::Wait {
-                        reason: reasons::UPGRADING,
-                        message: format!("pointing Service {service} at {}", to.name),
-                        after: Duration::ZERO,
-                    },
-                    Err(e) => input.wait(
-                        reasons::UPGRADING,
-                        format!("failed to update the EndpointSlice of {service}: {e}"),
-                    ),
-                },
-                Err(e) => input.wait(
-                    reasons::UPGRADING,
-                    format!("failed to read the EndpointSlice of {service}: {e}"),
-                ),
-            }
-        }
-        SwingProvider::Manual => {
-            if input.approved("TrafficSwing") {
-                return Outcome::Done(format!("a person confirmed the site points at {}", to.name));
-            }
-            let name = input.pair.metadata.name.as_deref().unwrap_or_default();
-            Outcome::Wait {
-                reason: reasons::AWAITING_APPROVAL,
-                message: format!(
-                    "move the site's DNS or NAT to {} ({}), then confirm with `kubectl annotate apair {name} {}={}/TrafficSwing`",
-                    to.name,
-                    to.endpoint,
-                    gates::APPROVE_ANNOTATION,
-                    input.upgrade_id
-                ),
-                after: input.ctx.timings.gated,
-            }
-        }
-    }
+    let namespace = input.namespace();
+    let resource = format!(
+        "apair {}",
+        input.pair.metadata.name.as_deref().unwrap_or_default()
+    );
+    swing::swing(swing::SwingInput {
+        client: &input.ctx.client,
+        namespace: &namespace,
+        spec: &input.pair.spec.traffic_swing,
+        from: (from, from_seen),
+        to: (to, to_seen),
+        confirmed: input.approved("TrafficSwing"),
+        resource: &resource,
+        upgrade_id: input.upgrade_id,
+        busy: input.ctx.timings.busy,
+        gated: input.ctx.timings.gated,
+    })
+    .await
 }
 
 /// Re-establishes failover with the step's member as primary. Refuses members on different

@@ -35,3 +35,94 @@ pub async fn move_shared_ip(
     }
     Ok(())
 }
+
+/// What a swing needs to know.
+pub struct SwingInput<'a> {
+    pub client: &'a kube::Client,
+    pub namespace: &'a str,
+    pub spec: &'a baton_crds::common::TrafficSwing,
+    pub from: (&'a Connected, &'a Seen),
+    pub to: (&'a Connected, &'a Seen),
+    /// Whether `<upgrade id>/TrafficSwing` was approved (the Manual provider's confirmation).
+    pub confirmed: bool,
+    /// How a person annotates the resource: `apair support-site`.
+    pub resource: &'a str,
+    pub upgrade_id: &'a str,
+    pub busy: std::time::Duration,
+    pub gated: std::time::Duration,
+}
+
+impl std::fmt::Debug for SwingInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SwingInput")
+            .field("from", &self.from.0.name)
+            .field("to", &self.to.0.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Moves the site to `to` with the spec's provider; done once it points there.
+pub async fn swing(s: SwingInput<'_>) -> crate::drive::Outcome {
+    use crate::drive::Outcome;
+    use baton_crds::common::SwingProvider;
+    use baton_crds::conditions::reasons;
+    let ((from, from_seen), (to, to_seen)) = (s.from, s.to);
+    let now = |message: String| Outcome::Wait {
+        reason: reasons::UPGRADING,
+        message,
+        after: std::time::Duration::ZERO,
+    };
+    let retry = |message: String| Outcome::Wait {
+        reason: reasons::UNREACHABLE,
+        message,
+        after: s.busy,
+    };
+    match s.spec.provider {
+        SwingProvider::SharedIp => {
+            if shared_ip_moved(from_seen, to_seen) {
+                return Outcome::Done(format!("{} holds the site address", to.name));
+            }
+            match move_shared_ip(from, from_seen, to, to_seen).await {
+                Ok(()) => now(format!("moving the shared IP to {}", to.name)),
+                Err(e) => retry(e.to_string()),
+            }
+        }
+        SwingProvider::Service => {
+            let Some(service) = s.spec.service.as_ref().map(|x| x.name.clone()) else {
+                return Outcome::Failed {
+                    reason: reasons::INVALID_SPEC,
+                    message: "trafficSwing.service is required for the Service provider".to_owned(),
+                };
+            };
+            let api: kube::Api<k8s_openapi::api::discovery::v1::EndpointSlice> =
+                kube::Api::namespaced(s.client.clone(), s.namespace);
+            match service::points_at(&api, &service, &to.endpoint).await {
+                Ok(true) => Outcome::Done(format!("Service {service} points at {}", to.name)),
+                Ok(false) => match service::point_at(&api, &service, &to.endpoint).await {
+                    Ok(()) => now(format!("pointing Service {service} at {}", to.name)),
+                    Err(e) => retry(format!(
+                        "failed to update the EndpointSlice of {service}: {e}"
+                    )),
+                },
+                Err(e) => retry(format!(
+                    "failed to read the EndpointSlice of {service}: {e}"
+                )),
+            }
+        }
+        SwingProvider::Manual if s.confirmed => {
+            Outcome::Done(format!("a person confirmed the site points at {}", to.name))
+        }
+        SwingProvider::Manual => Outcome::Wait {
+            reason: reasons::AWAITING_APPROVAL,
+            message: format!(
+                "move the site's DNS or NAT to {} ({}), then confirm with `kubectl annotate {} {}={}/TrafficSwing`",
+                to.name,
+                to.endpoint,
+                s.resource,
+                crate::upgrade::gates::APPROVE_ANNOTATION,
+                s.upgrade_id
+            ),
+            after: s.gated,
+        },
+    }
+}
