@@ -94,10 +94,8 @@ fn fields(out: &mut String, path: &str, schema: &JSONSchemaProps) {
         }
         let _ = writeln!(out, "| {cell} | {} | {} |", type_of(field), describe(field));
         fields(out, &here, field);
-        if let Some(item) = item(field) {
-            if item.properties.is_some() {
-                fields(out, &format!("{here}[]"), item);
-            }
+        if let Some(item) = item(field).filter(|i| i.properties.is_some()) {
+            fields(out, &format!("{here}[]"), item);
         }
     }
 }

@@ -1,12 +1,16 @@
 //! What every reconcile shares: the Kubernetes client, the appliance connector (token cache
 //! and rate limiters, process-wide), the cache of connected members, and the timings.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::runtime::events::Reporter;
 
+use crate::admin::Health;
 use crate::appliance::Connector;
 use crate::members::MemberCache;
+use crate::metrics::Metrics;
+use crate::shutdown::Shutdown;
 
 /// Field manager for status writes (server-side apply on `/status`).
 pub const FIELD_MANAGER: &str = "baton-operator";
@@ -54,6 +58,12 @@ pub struct Context {
     pub timings: Timings,
     /// Who the Events come from.
     pub reporter: Reporter,
+    /// Prometheus metrics (`/metrics`).
+    pub metrics: Arc<Metrics>,
+    /// Readiness (`/readyz`): controllers register their watches here.
+    pub health: Health,
+    /// Graceful shutdown: controllers stop on it, running reconciles are abandoned on it.
+    pub shutdown: Shutdown,
 }
 
 impl std::fmt::Debug for Context {

@@ -13,13 +13,12 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kube::api::Api;
-use kube::runtime::Controller;
 use kube::runtime::controller::Action;
-use kube::runtime::watcher;
 
 use baton_crds::AppliancePair;
 
 use crate::context::Context;
+use crate::runtime;
 
 /// Why a reconcile failed (appliance trouble is never an error: it is status).
 #[derive(Debug, thiserror::Error)]
@@ -38,11 +37,20 @@ impl Error {
     }
 }
 
-/// Runs the controller until the stream ends (shutdown).
+/// The controller's name in metrics (`controller` label), as controller-runtime names them.
+pub const CONTROLLER: &str = "appliancepair";
+
+/// Runs the controller until the stream ends (graceful shutdown, see [`crate::shutdown`]).
 pub async fn run(ctx: Arc<Context>, api: Api<AppliancePair>) {
-    Controller::new(api, watcher::Config::default().any_semantic())
-        .shutdown_on_signal()
-        .run(reconcile::reconcile, error_policy, ctx)
+    // Built before the first await, so /readyz knows every controller before any syncs.
+    let controller = runtime::controller(&ctx, "AppliancePair", api);
+    ctx.metrics.register_controller(CONTROLLER, "AppliancePair");
+    controller
+        .run(
+            |pair, ctx| runtime::reconcile(CONTROLLER, pair, ctx, reconcile::reconcile),
+            error_policy,
+            ctx,
+        )
         .for_each(|result| async move {
             if let Err(e) = result {
                 tracing::debug!(error = %e, "reconcile failed");
