@@ -40,3 +40,31 @@ pub async fn kubectl(cluster: &Cluster, args: &[&str]) -> Result<KubectlOutput> 
         .context("failed to run kubectl (built by e2e/controlplane/build.sh)")?;
     Ok(output.into())
 }
+
+/// Runs `kubectl <args>` with `input` on its standard input (`-f -`).
+pub async fn kubectl_with_input(
+    cluster: &Cluster,
+    args: &[&str],
+    input: String,
+) -> Result<KubectlOutput> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut command = Command::new(controlplane_bin().join("kubectl"));
+    command
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || -> std::io::Result<Output> {
+        let mut child = command.spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(input.as_bytes())?;
+        }
+        child.wait_with_output()
+    })
+    .await?
+    .context("failed to run kubectl (built by e2e/controlplane/build.sh)")?;
+    Ok(output.into())
+}

@@ -5,14 +5,19 @@
 //! Tests share one control plane per test binary and each gets its own namespace and its own
 //! fleet, so they run in parallel without seeing each other.
 
+pub mod admin;
 pub mod cluster;
 pub mod crds;
 pub mod demo;
 pub mod fleet;
+pub mod helm;
+pub mod identity;
 pub mod kubectl;
 pub mod manifest;
 pub mod namespace;
 pub mod operator;
+pub mod otlp;
+pub mod referee;
 pub mod wait;
 pub mod world;
 
