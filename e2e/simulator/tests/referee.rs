@@ -545,6 +545,18 @@ async fn a_correct_asynchronous_walk_is_judged_clean() -> Result<()> {
         )
         .await?;
     assert_eq!((st, f["role"].as_str()), (StatusCode::OK, Some("primary")));
+    // The first sync after establishing closes the upgrade (the makespan's last step).
+    assert_eq!(
+        sim.fleet.report().makespan_s("site1"),
+        None,
+        "not synced yet"
+    );
+    sim.eventually(
+        Duration::from_secs(10),
+        "the sync after establish",
+        || async { Ok(sim.fleet.report().makespan_s("site1").is_some()) },
+    )
+    .await?;
 
     let report = sim.fleet.report();
     assert!(report.violations.is_empty(), "{:?}", report.violations);
@@ -564,6 +576,12 @@ async fn a_correct_asynchronous_walk_is_judged_clean() -> Result<()> {
         site.downtime_s >= site.swap_floor_s && site.downtime_s < 120.0,
         "{site:?}"
     );
+    // The floor: rs-b's installs, the swing beside rs-a's drain, rs-a's installs, the sync.
+    let (makespan, floor) = (
+        report.makespan_s("site1").unwrap(),
+        report.makespan_floor_s("site1").unwrap(),
+    );
+    assert!(makespan >= floor && floor > 0.0, "{site:?}");
     assert!(
         report
             .timeline

@@ -1,19 +1,22 @@
 //! The referee: records every state change of the world with its simulated and real time,
 //! and judges it — invariant violations (`invariants`), site downtime and its floor
-//! (`downtime`), dropped sessions, duplicate requests, and the install / drain / sync / swap
-//! logs from which makespan floors are computed. It sees only what the appliances see:
-//! requests and state, never the operator's own account.
+//! (`downtime`), dropped sessions, duplicate requests, the install / drain / sync / swap
+//! logs, and from them each site's makespan and makespan floor (`makespan`). It sees only
+//! what the appliances see: requests and state, never the operator's own account.
 
 mod downtime;
 mod invariants;
+mod makespan;
 pub mod report;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::fleet::PackageKind;
+use crate::fleet::{PackageKind, Strategy};
 use crate::world::appliance::InstallState;
 use crate::world::group::SyncOrigin;
-use crate::world::{Group, OpError};
+use crate::world::{Group, GroupKind, OpError};
+
+use makespan::{Mark, Procedure};
 
 use report::{
     DrainOutcome, DrainRecord, Duplicate, Event, InstallOutcome, InstallRecord, Report, SiteReport,
@@ -30,6 +33,10 @@ struct SiteTrack {
     floor: f64,
     two_primaries: bool,
     two_holders: bool,
+    /// Whose ordering constraints the makespan floor follows.
+    procedure: Procedure,
+    /// Site members (pair members, masters), by name.
+    masters: Vec<String>,
 }
 
 /// One upgrade "cycle" of a group, for I5 and I6.
@@ -66,10 +73,25 @@ pub(crate) struct Referee {
     drains: Vec<DrainRecord>,
     syncs: Vec<SyncRecord>,
     swaps: Vec<SwapRecord>,
+    /// Appliance name -> its site index (timeline events that name no group).
+    site_of: HashMap<String, usize>,
+}
+
+/// The procedure a group follows, for its makespan floor.
+fn procedure(g: &Group) -> Procedure {
+    match (g.kind, g.strategy, g.site.len()) {
+        (GroupKind::Single, _, _) => Procedure::Standalone,
+        (GroupKind::Pair, Strategy::Synchronous, _) => Procedure::PairSynchronous,
+        (GroupKind::Pair, Strategy::Asynchronous, _) => Procedure::PairAsynchronous,
+        (GroupKind::Cluster, _, 2..) => Procedure::AtlasWithBackupMaster,
+        (GroupKind::Cluster, _, _) => Procedure::AtlasWithoutBackupMaster,
+    }
 }
 
 impl Referee {
-    pub(crate) fn new(scale: f64, groups: &[Group]) -> Self {
+    /// `names`: every appliance's name, by index.
+    pub(crate) fn new(scale: f64, groups: &[Group], names: &[String]) -> Self {
+        let name = |i: &usize| names.get(*i).cloned().unwrap_or_default();
         Self {
             scale,
             violations: Vec::new(),
@@ -84,6 +106,8 @@ impl Referee {
                     floor: 0.0,
                     two_primaries: false,
                     two_holders: false,
+                    procedure: procedure(g),
+                    masters: g.site.iter().map(name).collect(),
                 })
                 .collect(),
             cycles: groups
@@ -108,6 +132,11 @@ impl Referee {
             drains: Vec::new(),
             syncs: Vec::new(),
             swaps: Vec::new(),
+            site_of: groups
+                .iter()
+                .enumerate()
+                .flat_map(|(gi, g)| g.members.iter().map(move |m| (name(m), gi)))
+                .collect(),
         }
     }
 
@@ -390,17 +419,82 @@ impl Referee {
         });
     }
 
+    /// Each site's records, for its makespan.
+    fn site_records(&self) -> Vec<makespan::Records<'_>> {
+        let mut out = vec![makespan::Records::default(); self.sites.len()];
+        let index: HashMap<&str, usize> = self
+            .sites
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect();
+        for r in &self.installs {
+            if let Some(&i) = index.get(r.group.as_str()) {
+                out[i].installs.push(r);
+            }
+        }
+        for d in &self.drains {
+            if let Some(&i) = index.get(d.group.as_str()) {
+                out[i].drains.push(d);
+            }
+        }
+        for s in &self.syncs {
+            if let Some(&i) = index.get(s.group.as_str()) {
+                out[i].syncs.push(s);
+            }
+        }
+        for s in &self.swaps {
+            if let Some(&i) = index.get(s.group.as_str()) {
+                out[i].swaps.push(s);
+            }
+        }
+        for e in &self.timeline {
+            let t = e.at_sim_s;
+            let mark = match e.kind.as_str() {
+                "install_started" => Mark::InstallStarted(t),
+                "failover_broken" => Mark::FailoverBroken(t),
+                "upgrade_completed" => Mark::UpgradeCompleted(t),
+                "accepting" if e.detail.starts_with("true") => Mark::Accepting(t),
+                _ => continue,
+            };
+            let site = e
+                .group
+                .as_deref()
+                .and_then(|g| index.get(g).copied())
+                .or_else(|| {
+                    e.appliance
+                        .as_deref()
+                        .and_then(|a| self.site_of.get(a).copied())
+                });
+            if let Some(i) = site {
+                out[i].marks.push(mark);
+            }
+        }
+        out
+    }
+
     /// The referee's snapshot at simulated time `now`.
     pub(crate) fn report(&self, now: f64) -> Report {
+        let records = self.site_records();
         let sites: Vec<SiteReport> = self
             .sites
             .iter()
-            .map(|s| SiteReport {
-                group: s.name.clone(),
-                kind: s.kind.to_owned(),
-                downtime_s: s.downtime + s.down_since.map_or(0.0, |d| (now - d).max(0.0)),
-                swap_floor_s: s.floor,
-                down_now: s.down_since.is_some(),
+            .zip(&records)
+            .map(|(s, rec)| {
+                let site = makespan::Site {
+                    procedure: s.procedure,
+                    masters: &s.masters,
+                };
+                let m = makespan::measure(&site, rec);
+                SiteReport {
+                    group: s.name.clone(),
+                    kind: s.kind.to_owned(),
+                    downtime_s: s.downtime + s.down_since.map_or(0.0, |d| (now - d).max(0.0)),
+                    swap_floor_s: s.floor,
+                    down_now: s.down_since.is_some(),
+                    makespan_s: m.map(|m| m.makespan_s),
+                    makespan_floor_s: m.map(|m| m.floor_s),
+                }
             })
             .collect();
         Report {

@@ -167,6 +167,16 @@ pub struct SiteReport {
     pub swap_floor_s: f64,
     /// Whether the site is down right now.
     pub down_now: bool,
+    /// Simulated seconds from the upgrade's first disruptive step (drain, break, install or
+    /// site address move) to its last step (install end, node back into rotation, the closing
+    /// sync, or site address move). `None` while no upgrade of the site is complete.
+    #[serde(default)]
+    pub makespan_s: Option<f64>,
+    /// The critical path through the procedure's ordering constraints with the install,
+    /// drain, sync and swap durations recorded in this run: what an orchestrator with zero
+    /// reaction time would have achieved. `None` when `makespan_s` is.
+    #[serde(default)]
+    pub makespan_floor_s: Option<f64>,
 }
 
 /// A non-idempotent request repeated (I8 as seen from the appliances).
@@ -253,6 +263,17 @@ impl Report {
     pub fn site(&self, group: &str) -> Option<&SiteReport> {
         self.sites.iter().find(|s| s.group == group)
     }
+
+    /// The makespan of one group's upgrade, simulated seconds (`None`: unknown group or no
+    /// complete upgrade).
+    pub fn makespan_s(&self, group: &str) -> Option<f64> {
+        self.site(group).and_then(|s| s.makespan_s)
+    }
+
+    /// The makespan floor of one group's upgrade, simulated seconds.
+    pub fn makespan_floor_s(&self, group: &str) -> Option<f64> {
+        self.site(group).and_then(|s| s.makespan_floor_s)
+    }
 }
 
 #[cfg(test)]
@@ -285,5 +306,20 @@ mod tests {
             r.summary_line(),
             "referee: violations=0 downtime_s=12.0 dropped_sessions=3"
         );
+    }
+
+    #[test]
+    fn a_site_report_without_makespan_fields_still_parses() {
+        let old = r#"{"group":"site1","kind":"pair","downtime_s":2.5,"swap_floor_s":2.0,"down_now":false}"#;
+        let site: SiteReport = serde_json::from_str(old).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((site.makespan_s, site.makespan_floor_s), (None, None));
+        let json = serde_json::to_value(SiteReport {
+            makespan_s: Some(10.0),
+            makespan_floor_s: Some(8.0),
+            ..site
+        })
+        .unwrap_or_default();
+        assert_eq!(json["makespan_s"], 10.0);
+        assert_eq!(json["makespan_floor_s"], 8.0);
     }
 }

@@ -293,7 +293,8 @@ impl World {
             g.site_target = Some(first);
         }
 
-        let referee = Referee::new(clock.scale(), &groups);
+        let names: Vec<String> = apps.iter().map(|a| a.name.clone()).collect();
+        let referee = Referee::new(clock.scale(), &groups, &names);
         let mut world = Self {
             clock,
             timings: spec.timings.clone(),
