@@ -5,7 +5,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: all demo test lint fmt-check clippy unit e2e controlplane crds docs bench chaos clean help
+.PHONY: all demo test lint fmt-check clippy unit e2e controlplane crds docs chart-lint image bench chaos clean help
 
 all: test
 
@@ -35,8 +35,29 @@ e2e: controlplane ## end-to-end tests against a real kube-apiserver (KUBECONFIG 
 controlplane: ## build kube-apiserver, etcd, kubectl and helm from Go modules (cached)
 	./e2e/controlplane/build.sh
 
-crds: ## regenerate the committed CRD YAML from the Rust types
+crds: ## regenerate from the Rust types: crds/generated/, the chart's CRD templates, docs/src/reference/crds.md
 	$(CARGO) run -q -p baton-crds --bin crdgen
+
+# mdBook, built once into .cache/tools (pinned; `cargo install` from crates.io).
+MDBOOK_VERSION := 0.5.4
+MDBOOK := .cache/tools/bin/mdbook
+
+$(MDBOOK):
+	$(CARGO) install --locked --root .cache/tools --version $(MDBOOK_VERSION) --no-default-features --features search mdbook
+
+docs: $(MDBOOK) ## the documentation site (mdBook) into target/book
+	@[[ "$$($(MDBOOK) --version)" == "mdbook v$(MDBOOK_VERSION)" ]] || { rm -f $(MDBOOK); $(MAKE) $(MDBOOK); }
+	$(MDBOOK) build docs  # into target/book (docs/book.toml: build-dir)
+	@echo "open target/book/index.html"
+
+chart-lint: controlplane ## helm lint the chart (the e2e chart tests also render and dry-run it)
+	.cache/controlplane/k8s-v1.36.3/bin/helm lint --strict charts/baton
+
+IMAGE ?= ghcr.io/baton-dev/baton-operator:dev
+CONTAINER_TOOL ?= $(shell command -v podman || command -v docker)
+image: ## build the operator image from Containerfile (needs podman or docker)
+	@[[ -n "$(CONTAINER_TOOL)" ]] || { echo "no podman or docker found: the image cannot be built on this machine"; exit 1; }
+	$(CONTAINER_TOOL) build -f Containerfile -t $(IMAGE) .
 
 clean:
 	$(CARGO) clean

@@ -134,6 +134,14 @@ pub struct UpgradeStatus {
     /// Every step, in order.
     #[schemars(length(max = 256))]
     pub plan: Vec<PlanStep>,
+    /// Retries approved so far: the next one is approved as `<id>-r<retries + 1>/Retry`, so
+    /// an approval left in place never opens a later retry (R6).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: i32,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
 }
 
 /// One step of a plan.
@@ -167,6 +175,10 @@ pub struct PlanStep {
     pub version: Option<String>,
     /// Where the step stands.
     pub state: StepState,
+    /// Attempts after the first (a retry after a failure): part of the install's idempotency
+    /// key, so a retried install is a new install, not a replay of the failed one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: i32,
     /// When it started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Time>,

@@ -16,7 +16,7 @@ use std::time::Instant;
 use futures::StreamExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{self, Store};
+use kube::runtime::reflector;
 use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
@@ -51,21 +51,6 @@ where
         })
         .applied_objects();
     Controller::for_stream(trigger, reader).graceful_shutdown_on(ctx.shutdown.graceful())
-}
-
-/// Registers `kind` for `/readyz` given only the controller's store. Superseded by
-/// [`controller`], which must be preferred: waiting on the store from a second task can
-/// steal the controller's wake-up (`Store::wait_until_ready` keeps one waker), so this does
-/// not wait on it and leaves `kind` out of readiness.
-pub fn ready_when_synced<K>(_ctx: &Context, kind: &str, _store: Store<K>)
-where
-    K: Resource + Clone + Send + Sync + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone + Send + Sync,
-{
-    tracing::debug!(
-        kind,
-        "readiness of this controller is not tracked: build it with runtime::controller"
-    );
 }
 
 /// The metric label of a reconcile's outcome, in controller-runtime's words.
@@ -140,4 +125,44 @@ mod tests {
         );
         assert_eq!(result_label::<()>(&Err(())), "error");
     }
+}
+
+/// Runs a kind's controller until graceful shutdown: readiness, controller metrics and the
+/// reconcile span come from here, the kind brings its reconcile function.
+pub async fn run<K, F, Fut>(
+    ctx: Arc<Context>,
+    api: Api<K>,
+    kind: &'static str,
+    name: &'static str,
+    reconcile_fn: F,
+) where
+    K: Observed
+        + Resource<DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static,
+    F: Fn(Arc<K>, Arc<Context>) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = Result<Action, crate::pair::Error>> + Send + 'static,
+{
+    // Built before the first await, so /readyz knows every controller before any syncs.
+    let controller = controller(&ctx, kind, api);
+    ctx.metrics.register_controller(name, kind);
+    controller
+        .run(
+            move |object, ctx| reconcile(name, object, ctx, reconcile_fn.clone()),
+            |_object, error: &crate::pair::Error, _ctx| {
+                tracing::warn!(error = %error, category = error.category(), "reconcile failed; retrying");
+                Action::requeue(std::time::Duration::from_secs(5))
+            },
+            ctx,
+        )
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "reconcile failed");
+            }
+        })
+        .await;
 }

@@ -18,9 +18,13 @@ pub fn chart() -> PathBuf {
 /// Runs `helm <args>`, off the async runtime.
 pub async fn helm(args: &[String]) -> Result<KubectlOutput> {
     let mut command = Command::new(controlplane_bin().join("helm"));
+    // Helm's own state stays in the ignored .cache, not in the user's home.
+    let home = repo_root().join(".cache/helm");
     command
         .args(args)
-        .env("HELM_CACHE_HOME", repo_root().join(".cache/helm"));
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"));
     let output = tokio::task::spawn_blocking(move || command.output())
         .await?
         .context("failed to run helm (built by e2e/controlplane/build.sh)")?;

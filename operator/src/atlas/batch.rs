@@ -127,7 +127,7 @@ pub async fn drain(s: &AtlasStep<'_>, n: usize) -> StepResult {
         },
         OnDrainTimeout::Fail => Outcome::Failed {
             reason: reasons::DRAIN_TIMEOUT,
-            message: format!("drain timeout {} passed with {sessions} sessions on {list}; nothing was installed on them. Wait for them or raise drain.timeout, then approve {}/Retry", drain.timeout, s.upgrade_id),
+            message: format!("drain timeout {} passed with {sessions} sessions on {list}; nothing was installed on them. Wait for them or raise drain.timeout, then approve a retry", drain.timeout),
         }
         .into(),
     }
@@ -230,10 +230,15 @@ enum Progress {
     Failed(String),
 }
 
-async fn progress_of(t: &Target, package: &str) -> Progress {
+/// Where the target's install of `package` stands, from its install history. On a retry
+/// (`retry`), the latest failure is the failed attempt's: the target counts as not started,
+/// and asking again with the retry's key starts a new install (or, after a restart, replays
+/// this attempt's own, whose state is checked then).
+async fn progress_of(t: &Target, package: &str, retry: bool) -> Progress {
     match t.connected.appliance.installs().await {
         Ok(list) => match list.iter().find(|i| i.package_id == package) {
             Some(i) if i.state == InstallState::Succeeded => Progress::Done,
+            Some(i) if retry && i.state == InstallState::Failed => Progress::NotStarted,
             Some(i) if i.state == InstallState::Failed => {
                 Progress::Failed(i.message.clone().unwrap_or_else(|| "no message".into()))
             }
@@ -273,13 +278,16 @@ async fn install_batch(s: &AtlasStep<'_>, n: usize, cut: &mut u64) -> Outcome {
         Err(o) => return o,
     };
     // Futures built up front: a closure inside the stream would not be Send-provable here.
-    let lookups: Vec<_> = targets.iter().map(|t| progress_of(t, package)).collect();
+    let lookups: Vec<_> = targets
+        .iter()
+        .map(|t| progress_of(t, package, s.step.attempt > 0))
+        .collect();
     let progress: Vec<Progress> = futures::stream::iter(lookups)
         .buffered(FAN_OUT)
         .collect()
         .await;
     let call = |name| s.call(name);
-    let key_of = |t: &Target| format!("{}/{}/{}", s.upgrade_id, s.step.id, t.connected.name);
+    let key_of = |t: &Target| actions::install_key(s.upgrade_id, s.step, Some(&t.connected.name));
     let target_of = |key| InstallTarget {
         package,
         base: s.step.base_software,
@@ -323,6 +331,10 @@ async fn install_batch(s: &AtlasStep<'_>, n: usize, cut: &mut u64) -> Outcome {
             allow_connected_clients: proceed && t.clients > 0,
         };
         match t.connected.appliance.start_install(&request, &key).await {
+            Ok(i) if i.state == InstallState::Failed => {
+                let message = i.message.unwrap_or_else(|| "no message".into());
+                return actions::failed(call(&t.connected.name), target_of(&key), &message);
+            }
             Ok(_) => {
                 running += 1;
                 // What the drain policy allowed to be cut, counted where it happens.
@@ -411,9 +423,8 @@ pub fn verify_deadline(s: &AtlasStep<'_>, problem: String) -> Outcome {
         return Outcome::Failed {
             reason: reasons::VERIFICATION_FAILED,
             message: format!(
-                "verification failed after {}s: {problem}. Fix it, then approve {}/Retry",
+                "verification failed after {}s: {problem}. Fix it, then approve a retry",
                 waited.as_secs(),
-                s.upgrade_id
             ),
         };
     }

@@ -372,6 +372,10 @@ impl Driven for Run<'_> {
         &self.ctx.timings
     }
 
+    fn kind(&self) -> &'static str {
+        "AtlasCluster"
+    }
+
     fn generation(&self) -> Option<i64> {
         self.cluster.metadata.generation
     }

@@ -257,10 +257,9 @@ async fn check_account(s: &AtlasStep<'_>, m: &Connected) -> Result<(), Outcome> 
         return Err(Outcome::Failed {
             reason: reasons::PREFLIGHT_FAILED,
             message: format!(
-                "the clock of {} is off by {}s; updates fail on a wrong clock (R8): fix NTP, then approve {}/Retry",
+                "the clock of {} is off by {}s; updates fail on a wrong clock (R8): fix NTP, then approve a retry",
                 m.name,
                 skew.as_secs(),
-                s.upgrade_id
             ),
         });
     }
@@ -334,9 +333,8 @@ async fn distribute(s: &AtlasStep<'_>) -> StepResult {
             Outcome::Failed {
                 reason: reasons::INSTALL_FAILED,
                 message: format!(
-                    "distribution of {package} failed on {}; fix it, then approve {}/Retry",
+                    "distribution of {package} failed on {}; fix it, then approve a retry",
                     failed.join(", "),
-                    s.upgrade_id
                 ),
             }
             .into()
@@ -374,7 +372,7 @@ async fn install_master(s: &AtlasStep<'_>) -> StepResult {
             )
             .into();
     }
-    let key = format!("{}/{}", s.upgrade_id, s.step.id);
+    let key = actions::install_key(s.upgrade_id, s.step, None);
     let target = InstallTarget {
         package: s.step.package.as_deref().unwrap_or_default(),
         base: s.step.base_software,

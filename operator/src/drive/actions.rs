@@ -3,8 +3,8 @@
 //!
 //! Installing is requested with an idempotency key the caller derives from the upgrade and
 //! step, so asking again after a restart returns the install already started (I8). A failed
-//! base install stops everything (R6): no retry, no reboot, until a person approves
-//! `<upgrade id>/Retry`.
+//! base install stops everything (R6): no retry, no reboot, until a person approves a retry
+//! (the driver names the approval).
 
 use std::time::Duration;
 
@@ -34,6 +34,24 @@ impl Call<'_> {
             after: self.busy,
         }
     }
+}
+
+/// The idempotency key of an install: `<upgrade id>/<step id>[/<node>]`, and `/a<n>` for the
+/// n-th retry, so a retried install is a new one rather than a replay of the failed one.
+pub fn install_key(
+    upgrade_id: &str,
+    step: &baton_crds::status::PlanStep,
+    node: Option<&str>,
+) -> String {
+    let mut key = format!("{upgrade_id}/{}", step.id);
+    if let Some(node) = node {
+        key.push('/');
+        key.push_str(node);
+    }
+    if step.attempt > 0 {
+        key.push_str(&format!("/a{}", step.attempt));
+    }
+    key
 }
 
 /// An install to start or follow.
@@ -112,19 +130,19 @@ pub async fn install(
 
 /// The outcome of a failed install, with what to do.
 pub fn failed(call: Call<'_>, target: InstallTarget<'_>, message: &str) -> Outcome {
-    let (name, package, id) = (call.name, target.package, call.upgrade_id);
+    let (name, package) = (call.name, target.package);
     if target.base {
         Outcome::Failed {
             reason: reasons::BASE_INSTALL_FAILED,
             message: format!(
-                "base software install {package} failed on {name}: {message}. Do not restart the appliance; contact BeyondTrust support (R6). Once it is fixed, approve {id}/Retry"
+                "base software install {package} failed on {name}: {message}. Do not restart the appliance; contact BeyondTrust support (R6). Once it is fixed, approve a retry"
             ),
         }
     } else {
         Outcome::Failed {
             reason: reasons::INSTALL_FAILED,
             message: format!(
-                "install of {package} failed on {name}: {message}. Once the cause is fixed, approve {id}/Retry"
+                "install of {package} failed on {name}: {message}. Once the cause is fixed, approve a retry"
             ),
         }
     }
@@ -193,7 +211,7 @@ pub async fn sync(
         },
         Ok(s) if s.state == OperationState::Failed => Outcome::Failed {
             reason: reasons::PREFLIGHT_FAILED,
-            message: format!("{what} on {name} failed {attempt} times: {}; check the appliance, then approve {}/Retry", s.message.unwrap_or_default(), call.upgrade_id),
+            message: format!("{what} on {name} failed {attempt} times: {}; check the appliance, then approve a retry", s.message.unwrap_or_default()),
         }
         .into(),
         Ok(_) => Outcome::Wait { reason: reasons::UPGRADING, message: format!("waiting for the {what} on {name}"), after: Duration::ZERO }.into(),

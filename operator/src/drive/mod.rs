@@ -1,8 +1,8 @@
 //! The step driver both controllers share: gates, recording, retries, completion.
 //!
 //! A plan is a list of steps in status. Each reconcile the driver takes the first step not yet
-//! done and: stops at a failed step until a person approves `<upgrade id>/Retry` (one retry
-//! per approval; R6 for base software); holds a pending step while `spec.paused` is set or,
+//! done and: stops at a failed step until a person approves `<upgrade id>-r<n>/Retry` (one
+//! retry per approval, each approval naming its retry, so none opens a later one; R6); holds a pending step while `spec.paused` is set or,
 //! for a disruptive step, outside every maintenance window; records a step as Running before
 //! its first request and Succeeded or Failed after it (I8), with an Event each time. What a
 //! step *does* is the kind's business ([`Driven::run_step`]).
@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
+use tracing::Instrument;
 
 use baton_crds::common::MaintenanceWindow;
 use baton_crds::conditions::reasons;
@@ -80,6 +81,8 @@ pub enum Next {
 pub trait Driven: Send {
     /// The kind's status.
     type Status: CommonStatus;
+    /// The kind's name (`AppliancePair`), for spans and messages.
+    fn kind(&self) -> &'static str;
     fn status(&mut self) -> &mut Self::Status;
     fn timings(&self) -> &Timings;
     fn paused(&self) -> bool;
@@ -179,8 +182,18 @@ pub async fn finish<D: Driven>(
     d.write().await
 }
 
-/// Marks a step reset by a Retry approval, so one approval buys one retry.
-const RETRIED: &str = "retried after approval";
+/// The approval that opens the upgrade's next retry: `<id>-r<n>`, with gate `Retry`.
+pub fn retry_token(upgrade: &UpgradeStatus) -> String {
+    format!("{}-r{}", upgrade.id, upgrade.retries + 1)
+}
+
+/// A failure message with the exact approval that retries the step once.
+fn with_retry_hint(message: &str, token: &str) -> String {
+    format!(
+        "{message} To retry this step once, add {token}/Retry to spec.approval.approved or set the annotation {}={token}/Retry.",
+        gates::APPROVE_ANNOTATION
+    )
+}
 
 /// Whether every step of the plan is done.
 pub fn is_finished(upgrade: &UpgradeStatus) -> bool {
@@ -215,25 +228,25 @@ pub async fn drive<D: Driven>(d: &mut D, upgrade: &mut UpgradeStatus) -> Result<
     upgrade.current_step = Some(upgrade.plan[index].id.clone());
 
     if upgrade.plan[index].state == StepState::Failed {
-        let retried = upgrade.plan[index]
-            .message
-            .as_deref()
-            .is_some_and(|m| m.starts_with(RETRIED));
-        if d.approved(&upgrade.id, "Retry") && !retried {
+        // One approval buys one retry: each names the retry's number.
+        let token = retry_token(upgrade);
+        if d.approved(&token, "Retry") {
+            upgrade.retries += 1;
             let step = &mut upgrade.plan[index];
             step.state = StepState::Pending;
+            step.attempt += 1;
             step.reference = None;
             step.finished_at = None;
             step.reason = None;
-            step.message = Some(format!("{RETRIED} {}/Retry", upgrade.id));
-            let note = format!("retrying step {}", step.id);
+            step.message = Some(format!("retrying after approval {token}/Retry"));
+            let note = format!("retrying step {} (attempt {})", step.id, step.attempt + 1);
             write_with(d, upgrade).await?;
             d.event(EventType::Normal, "RetryApproved", note).await;
             return Ok(Next::Continue);
         }
         let step = &upgrade.plan[index];
         let reason = failure_reason(step);
-        let message = step.message.clone().unwrap_or_default();
+        let message = with_retry_hint(step.message.as_deref().unwrap_or_default(), &token);
         return Ok(Next::Stop(
             Situation::Stalled { reason, message },
             d.timings().gated,
@@ -263,8 +276,16 @@ pub async fn drive<D: Driven>(d: &mut D, upgrade: &mut UpgradeStatus) -> Result<
         .and_then(|i| upgrade.plan[i].finished_at.as_ref())
         .map(from_k8s);
     let current = upgrade.plan[index].clone();
+    // The step's span carries the upgrade id and step onto every appliance call under it.
+    let span = crate::telemetry::step_span(
+        d.kind(),
+        &upgrade.id,
+        &current.id,
+        crate::upgrade::plan::action_slug(current.action),
+    );
     let result = d
         .run_step(&upgrade.id, &current, previous_finished, now)
+        .instrument(span)
         .await;
     if let Some(backup) = result.backup {
         *d.status().backup_mut() = Some(backup);
@@ -314,6 +335,7 @@ pub async fn drive<D: Driven>(d: &mut D, upgrade: &mut UpgradeStatus) -> Result<
             step.reason = Some(reason.to_owned());
             step.message = Some(message.clone());
             let note = format!("{}: {message}", step.id);
+            let message = with_retry_hint(&message, &retry_token(upgrade));
             write_with(d, upgrade).await?;
             d.event(EventType::Warning, reason, note).await;
             Ok(Next::Stop(

@@ -59,7 +59,7 @@ pub async fn install(input: &StepInput<'_>) -> StepResult {
             )
             .into();
     }
-    let key = format!("{}/{}", input.upgrade_id, input.step.id);
+    let key = actions::install_key(input.upgrade_id, input.step, None);
     let target = InstallTarget {
         package: input.step.package.as_deref().unwrap_or_default(),
         base: input.step.base_software,
@@ -102,10 +102,9 @@ pub fn verify(input: &StepInput<'_>) -> Outcome {
         return Outcome::Failed {
             reason: reasons::VERIFICATION_FAILED,
             message: format!(
-                "{} failed verification after {}s: it {problem}. Nothing was promoted; fix it, then approve {}/Retry",
+                "{} failed verification after {}s: it {problem}. Nothing was promoted; fix it, then approve a retry",
                 member.name,
                 waited.as_secs(),
-                input.upgrade_id
             ),
         };
     }

@@ -9,11 +9,8 @@ pub mod reconcile;
 pub mod step;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::StreamExt;
 use kube::api::Api;
-use kube::runtime::controller::Action;
 
 use baton_crds::AppliancePair;
 
@@ -42,24 +39,5 @@ pub const CONTROLLER: &str = "appliancepair";
 
 /// Runs the controller until the stream ends (graceful shutdown, see [`crate::shutdown`]).
 pub async fn run(ctx: Arc<Context>, api: Api<AppliancePair>) {
-    // Built before the first await, so /readyz knows every controller before any syncs.
-    let controller = runtime::controller(&ctx, "AppliancePair", api);
-    ctx.metrics.register_controller(CONTROLLER, "AppliancePair");
-    controller
-        .run(
-            |pair, ctx| runtime::reconcile(CONTROLLER, pair, ctx, reconcile::reconcile),
-            error_policy,
-            ctx,
-        )
-        .for_each(|result| async move {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "reconcile failed");
-            }
-        })
-        .await;
-}
-
-fn error_policy(_pair: Arc<AppliancePair>, error: &Error, _ctx: Arc<Context>) -> Action {
-    tracing::warn!(error = %error, category = error.category(), "reconcile failed; retrying");
-    Action::requeue(Duration::from_secs(5))
+    runtime::run(ctx, api, "AppliancePair", CONTROLLER, reconcile::reconcile).await;
 }

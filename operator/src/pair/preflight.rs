@@ -95,10 +95,9 @@ pub async fn check_account(
         return Err(Outcome::Failed {
             reason: reasons::PREFLIGHT_FAILED,
             message: format!(
-                "the clock of {name} is off by {}s (NTP synchronized: {}); updates fail on a wrong clock (R8): fix NTP, then approve {}/Retry",
+                "the clock of {name} is off by {}s (NTP synchronized: {}); updates fail on a wrong clock (R8): fix NTP, then approve a retry",
                 skew.as_secs(),
                 clock.ntp_synchronized,
-                input.upgrade_id
             ),
         });
     }

@@ -287,6 +287,10 @@ impl Driven for Run<'_> {
         &self.ctx.timings
     }
 
+    fn kind(&self) -> &'static str {
+        "AppliancePair"
+    }
+
     fn generation(&self) -> Option<i64> {
         self.pair.metadata.generation
     }
@@ -414,6 +418,7 @@ pub fn new_upgrade(
         started_at: Some(to_k8s(Utc::now())),
         current_step: plan.first().map(|s| s.id.clone()),
         plan,
+        retries: 0,
     }
 }
 

@@ -100,6 +100,16 @@ pub async fn swing(s: SwingInput<'_>) -> crate::drive::Outcome {
                 Ok(true) => Outcome::Done(format!("Service {service} points at {}", to.name)),
                 Ok(false) => match service::point_at(&api, &service, &to.endpoint).await {
                     Ok(()) => now(format!("pointing Service {service} at {}", to.name)),
+                    // The API server refuses the slice itself (a loopback or link-local
+                    // address, a one-label host name): no retry helps until the endpoint
+                    // changes, and the old primary must not be touched meanwhile.
+                    Err(kube::Error::Api(e)) if e.code == 422 => Outcome::Failed {
+                        reason: reasons::INVALID_SPEC,
+                        message: format!(
+                            "the API server refuses to point Service {service} at {} ({}): {}; the Service swing needs member endpoints that clients can reach (a routable IP or a DNS name with a dot)",
+                            to.name, to.endpoint, e.message
+                        ),
+                    },
                     Err(e) => retry(format!(
                         "failed to update the EndpointSlice of {service}: {e}"
                     )),

@@ -399,3 +399,61 @@ async fn pair_operator_killed_at_every_step_boundary_repeats_nothing() -> Result
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn pair_retry_after_a_failed_base_install_needs_one_approval_per_attempt() -> Result<()> {
+    let world = PairWorld::start("pair-retry", |_| {}, "24.1.0", |_| {}).await?;
+    let fail = || Fault::FailNextInstall {
+        appliance: "rs-b".into(),
+        package_kind: Some(baton_sim::fleet::PackageKind::Base),
+        message: Some("disk write error".into()),
+    };
+    world.fleet.inject(fail())?;
+    let _operator = world.operator("operator")?;
+    let stalled = |token: &'static str| {
+        move |p: &baton_crds::AppliancePair| {
+            condition(p, types::STALLED, "True")
+                && condition_text(p, types::STALLED).is_some_and(|(_, m)| m.contains(token))
+        }
+    };
+    let pair = world.until(UPGRADE, stalled("-r1/Retry")).await?;
+    let id = pair
+        .status
+        .as_ref()
+        .and_then(|s| s.upgrade.as_ref())
+        .map(|u| u.id.clone())
+        .unwrap_or_default();
+
+    // A person fixes the appliance (the simulator's fault cleared), the next attempt will fail
+    // again, and the person approves one retry.
+    world.fleet.clear_faults("rs-b")?;
+    world.fleet.inject(fail())?;
+    world
+        .patch_spec(json!({ "approval": { "approved": [format!("{id}-r1/Retry")] } }))
+        .await?;
+    // The retried install ran and failed: stalled again, asking for the second retry. The
+    // first approval, still in spec, does not open it (R6: a person decides each time).
+    world.until(UPGRADE, stalled("-r2/Retry")).await?;
+    assert_eq!(
+        world
+            .fleet
+            .report()
+            .install("rs-b", "base-5.1.0")
+            .map(|i| i.starts),
+        Some(2),
+        "the retry did not start a new install"
+    );
+
+    world.fleet.clear_faults("rs-b")?;
+    world.patch_spec(json!({ "approval": { "approved": [format!("{id}-r1/Retry"), format!("{id}-r2/Retry")] } })).await?;
+    world
+        .until(UPGRADE, |p| condition(p, types::READY, "True"))
+        .await?;
+    let report = world.finish().await?;
+    assert_clean(&report);
+    assert_eq!(
+        report.install("rs-b", "base-5.1.0").map(|i| i.starts),
+        Some(3)
+    );
+    Ok(())
+}

@@ -1,0 +1,33 @@
+-- Argo CD resource actions for baton.dev AppliancePair and AtlasCluster: pause, resume, and
+-- approve whatever the current upgrade waits for (a gate, a manual traffic swing, or a retry
+-- of a failed step).
+local function pending_approval(obj)
+  if obj.status == nil or obj.status.upgrade == nil then
+    return nil
+  end
+  local upgrade = obj.status.upgrade
+  if upgrade.plan == nil or upgrade.id == nil then
+    return nil
+  end
+  for _, step in ipairs(upgrade.plan) do
+    if step.state == "Failed" then
+      return upgrade.id .. "/Retry"
+    end
+    if step.state ~= "Succeeded" and step.state ~= "Skipped" then
+      if step.action == "Approval" and step.package ~= nil then
+        return upgrade.id .. "/" .. step.package
+      end
+      local swing = obj.spec.trafficSwing
+      if step.action == "SwingTraffic" and step.state == "Running" and swing ~= nil and swing.provider == "Manual" then
+        return upgrade.id .. "/TrafficSwing"
+      end
+      return nil
+    end
+  end
+  return nil
+end
+local actions = {}
+actions["pause"] = {["disabled"] = obj.spec.paused == true}
+actions["resume"] = {["disabled"] = obj.spec.paused ~= true}
+actions["approve"] = {["disabled"] = pending_approval(obj) == nil}
+return actions
