@@ -223,10 +223,10 @@ fn actions_approve_what_the_upgrade_waits_for_and_pause_or_resume() -> Result<()
         "u-7f3a9c/BeforePromotion"
     );
     let mut older = gate.clone();
-    older["metadata"]["annotations"] = json!({ "baton.dev/approve": "u-000001/Retry" });
+    older["metadata"]["annotations"] = json!({ "baton.dev/approve": "u-000001-r1/Retry" });
     assert_eq!(
         run(&approve, &older)?["metadata"]["annotations"]["baton.dev/approve"],
-        "u-000001/Retry,u-7f3a9c/BeforePromotion"
+        "u-000001-r1/Retry,u-7f3a9c/BeforePromotion"
     );
 
     // A failed step: approve is the one Retry the operator accepts (R6's way back).
@@ -240,7 +240,14 @@ fn actions_approve_what_the_upgrade_waits_for_and_pause_or_resume() -> Result<()
     );
     assert_eq!(
         run(&approve, &failed)?["metadata"]["annotations"]["baton.dev/approve"],
-        "u-7f3a9c/Retry"
+        "u-7f3a9c-r1/Retry"
+    );
+    // After one retry, approving asks for the second: the first never opens it (R6).
+    let mut again = failed.clone();
+    again["status"]["upgrade"]["retries"] = json!(1);
+    assert_eq!(
+        run(&approve, &again)?["metadata"]["annotations"]["baton.dev/approve"],
+        "u-7f3a9c-r2/Retry"
     );
 
     // A manual traffic swing waits for a person to confirm it.

@@ -11,7 +11,8 @@ local function pending_approval(obj)
   end
   for _, step in ipairs(upgrade.plan) do
     if step.state == "Failed" then
-      return upgrade.id .. "/Retry"
+      -- Each retry is approved on its own: <id>-r<n>/Retry, n = retries so far + 1.
+      return upgrade.id .. "-r" .. tostring((upgrade.retries or 0) + 1) .. "/Retry"
     end
     if step.state ~= "Succeeded" and step.state ~= "Skipped" then
       if step.action == "Approval" and step.package ~= nil then
