@@ -106,27 +106,6 @@ where
     result
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn outcomes_use_controller_runtime_labels() {
-        let ok = |a: Action| -> Result<Action, ()> { Ok(a) };
-        assert_eq!(result_label(&ok(Action::await_change())), "success");
-        assert_eq!(
-            result_label(&ok(Action::requeue(Duration::ZERO))),
-            "requeue"
-        );
-        assert_eq!(
-            result_label(&ok(Action::requeue(Duration::from_secs(5)))),
-            "requeue_after"
-        );
-        assert_eq!(result_label::<()>(&Err(())), "error");
-    }
-}
-
 /// Runs a kind's controller until graceful shutdown: readiness, controller metrics and the
 /// reconcile span come from here, the kind brings its reconcile function.
 pub async fn run<K, F, Fut>(
@@ -165,4 +144,25 @@ pub async fn run<K, F, Fut>(
             }
         })
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn outcomes_use_controller_runtime_labels() {
+        let ok = |a: Action| -> Result<Action, ()> { Ok(a) };
+        assert_eq!(result_label(&ok(Action::await_change())), "success");
+        assert_eq!(
+            result_label(&ok(Action::requeue(Duration::ZERO))),
+            "requeue"
+        );
+        assert_eq!(
+            result_label(&ok(Action::requeue(Duration::from_secs(5)))),
+            "requeue_after"
+        );
+        assert_eq!(result_label::<()>(&Err(())), "error");
+    }
 }
