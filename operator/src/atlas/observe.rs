@@ -94,3 +94,83 @@ pub fn regions(
     }
     regions.into_values().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use baton_crds::atlas::SingleNodeRegions;
+    use baton_crds::atlas::{AtlasClusterStatus, BatchStatus};
+    use baton_crds::status::UpgradeStatus;
+
+    use crate::appliance::Version;
+    use crate::upgrade::atlas_plan::{AtlasPlanInput, atlas_plan};
+    use crate::upgrade::batches::{Node, batches};
+    use crate::upgrade::hops::{Round, RoundPackage};
+
+    /// What the controller writes for 500 traffic nodes stays far below etcd's object limit
+    /// (1.5 MiB) and readable: counts per region, not a row per node.
+    #[test]
+    fn status_stays_small_at_500_nodes() -> Result<(), serde_json::Error> {
+        let names: Vec<(String, String)> = (0..500)
+            .map(|i| (format!("traffic-node-{i:03}"), format!("region-{}", i % 5)))
+            .collect();
+        let nodes: Vec<Node<'_>> = names
+            .iter()
+            .map(|(n, r)| Node { name: n, region: r })
+            .collect();
+        let chosen = batches(&nodes, 0.5, SingleNodeRegions::SecondBatch);
+        assert_eq!(chosen[0].len(), 250);
+        let round = |v: &str| Round {
+            product: v.parse().unwrap_or_else(|_| Version::new(vec![0])),
+            packages: vec![
+                RoundPackage {
+                    id: format!("base-for-{v}"),
+                    base: true,
+                },
+                RoundPackage {
+                    id: format!("product-{v}"),
+                    base: false,
+                },
+            ],
+        };
+        let rounds = [round("24.1.0"), round("24.3.2")];
+        let plan = atlas_plan(&AtlasPlanInput {
+            primary: "master-a",
+            backup: Some("master-b"),
+            rounds: &rounds,
+            gates: &[],
+        });
+        let status = AtlasClusterStatus {
+            regions: (0..5)
+                .map(|r| baton_crds::atlas::RegionStatus {
+                    name: format!("region-{r}"),
+                    total: 100,
+                    serving: 50,
+                    drained: 50,
+                    upgraded: 50,
+                })
+                .collect(),
+            batches: chosen
+                .iter()
+                .enumerate()
+                .map(|(i, n)| BatchStatus {
+                    number: i as i32 + 1,
+                    state: "Installing".into(),
+                    nodes: n.clone(),
+                })
+                .collect(),
+            upgrade: Some(UpgradeStatus {
+                id: "u-123456".into(),
+                plan,
+                ..UpgradeStatus::default()
+            }),
+            ..AtlasClusterStatus::default()
+        };
+        let size = serde_json::to_vec(&status)?.len();
+        assert!(
+            size < 64 * 1024,
+            "status of a 500-node cluster is {size} bytes"
+        );
+        println!("status of a 500-node cluster mid-upgrade: {size} bytes");
+        Ok(())
+    }
+}
