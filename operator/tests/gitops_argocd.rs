@@ -264,6 +264,13 @@ fn actions_approve_what_the_upgrade_waits_for_and_pause_or_resume() -> Result<()
         run(&approve, &manual)?["metadata"]["annotations"]["baton.dev/approve"],
         "u-7f3a9c/TrafficSwing"
     );
+    // In a later round the swing goes the other way: its confirmation is its own.
+    let mut round2 = manual.clone();
+    round2["status"]["upgrade"]["plan"][1]["round"] = json!(2);
+    assert_eq!(
+        run(&approve, &round2)?["metadata"]["annotations"]["baton.dev/approve"],
+        "u-7f3a9c-round2/TrafficSwing"
+    );
 
     // An install running, or no upgrade at all: nothing to approve, and approve changes nothing.
     for obj in [

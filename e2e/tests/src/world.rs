@@ -115,6 +115,19 @@ impl PairWorld {
         Ok(())
     }
 
+    /// Sets one annotation on the pair (merge patch on metadata.annotations), as
+    /// `kubectl annotate --overwrite` does: how a person approves without touching the spec.
+    pub async fn annotate(&self, key: &str, value: &str) -> Result<()> {
+        self.api
+            .patch(
+                &self.name,
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({ "metadata": { "annotations": { key: value } } })),
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Stops the fleet and returns the referee's final report; deletes the namespace.
     pub async fn finish(self) -> Result<baton_sim::Report> {
         let report = self.fleet.shutdown().await;

@@ -484,6 +484,13 @@ async fn promote(s: &AtlasStep<'_>) -> Outcome {
         );
     }
     let namespace = s.namespace();
+    // A confirmation holds for its round only (each round swings to the other master).
+    let (confirmation, confirmed) = crate::swing::confirmation(
+        &s.cluster.metadata,
+        &s.cluster.spec.approval.approved,
+        s.upgrade_id,
+        s.step.round,
+    );
     let resource = format!(
         "atlas {}",
         s.cluster.metadata.name.as_deref().unwrap_or_default()
@@ -494,9 +501,9 @@ async fn promote(s: &AtlasStep<'_>) -> Outcome {
         spec: &s.cluster.spec.traffic_swing,
         from: (old, old_seen),
         to: (new, new_seen),
-        confirmed: s.approved("TrafficSwing"),
+        confirmed,
         resource: &resource,
-        upgrade_id: s.upgrade_id,
+        upgrade_id: &confirmation,
         busy: s.ctx.timings.busy,
         gated: s.ctx.timings.gated,
     })

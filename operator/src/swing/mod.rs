@@ -36,6 +36,38 @@ pub async fn move_shared_ip(
     Ok(())
 }
 
+/// The id a `Manual` swing's confirmation names, `<id>/TrafficSwing`: the upgrade's id in
+/// round 1, `<upgrade id>-round<n>` in round n > 1. Every round swings to the other member, so
+/// one round's confirmation must not stand for the next.
+pub fn confirmation_id(upgrade_id: &str, round: i32) -> String {
+    if round > 1 {
+        format!("{upgrade_id}-round{round}")
+    } else {
+        upgrade_id.to_owned()
+    }
+}
+
+/// The confirmation id of a round's swing and whether it was given, in spec or annotation.
+pub fn confirmation(
+    meta: &kube::api::ObjectMeta,
+    in_spec: &[String],
+    upgrade_id: &str,
+    round: i32,
+) -> (String, bool) {
+    let id = confirmation_id(upgrade_id, round);
+    let annotation = meta
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(crate::upgrade::gates::APPROVE_ANNOTATION));
+    let given = crate::upgrade::gates::is_approved(
+        &id,
+        "TrafficSwing",
+        in_spec,
+        annotation.map(String::as_str),
+    );
+    (id, given)
+}
+
 /// What a swing needs to know.
 pub struct SwingInput<'a> {
     pub client: &'a kube::Client,
@@ -43,10 +75,11 @@ pub struct SwingInput<'a> {
     pub spec: &'a baton_crds::common::TrafficSwing,
     pub from: (&'a Connected, &'a Seen),
     pub to: (&'a Connected, &'a Seen),
-    /// Whether `<upgrade id>/TrafficSwing` was approved (the Manual provider's confirmation).
+    /// Whether `<upgrade_id>/TrafficSwing` was approved (the Manual provider's confirmation).
     pub confirmed: bool,
     /// How a person annotates the resource: `apair support-site`.
     pub resource: &'a str,
+    /// The id the confirmation names ([`confirmation_id`]).
     pub upgrade_id: &'a str,
     pub busy: std::time::Duration,
     pub gated: std::time::Duration,
@@ -134,5 +167,20 @@ pub async fn swing(s: SwingInput<'_>) -> crate::drive::Outcome {
             ),
             after: s.gated,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::confirmation_id;
+
+    #[test]
+    fn a_manual_swing_confirmation_holds_for_its_round_only() {
+        assert_eq!(confirmation_id("u-7f3a9c", 1), "u-7f3a9c");
+        assert_eq!(confirmation_id("u-7f3a9c", 2), "u-7f3a9c-round2");
+        assert_ne!(
+            confirmation_id("u-7f3a9c", 2),
+            confirmation_id("u-7f3a9c", 3)
+        );
     }
 }

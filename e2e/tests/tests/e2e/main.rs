@@ -5,4 +5,6 @@ mod api;
 mod atlas;
 mod chart;
 mod leader;
+mod measure;
 mod pair;
+mod swing;

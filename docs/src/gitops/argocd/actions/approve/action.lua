@@ -20,7 +20,12 @@ local function pending_approval(obj)
       end
       local swing = obj.spec.trafficSwing
       if step.action == "SwingTraffic" and step.state == "Running" and swing ~= nil and swing.provider == "Manual" then
-        return upgrade.id .. "/TrafficSwing"
+        -- A confirmation holds for its round only: <id>-round<n> from round 2 on.
+        local id = upgrade.id
+        if step.round ~= nil and step.round > 1 then
+          id = id .. "-round" .. tostring(step.round)
+        end
+        return id .. "/TrafficSwing"
       end
       return nil
     end
