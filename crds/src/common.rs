@@ -41,7 +41,8 @@ pub struct Member {
     /// A Secret in this namespace holding the API account: keys `clientId` and `clientSecret`.
     pub credentials_secret_ref: SecretRef,
     /// A Secret holding the CA that signed the appliance's certificate (key `ca.crt` unless set).
-    /// Without it, the system trust store is used. Verification is never turned off.
+    /// Needed: baton verifies every appliance against this CA only (never the system trust
+    /// store, never without verification); a member without it is reported Stalled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_secret_ref: Option<SecretKeyRef>,
 }
