@@ -5,14 +5,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
 use url::Url;
 
 use baton_crds::common::Member as MemberSpec;
 
 use crate::appliance::{self, Appliance, Connector, Credentials};
-use crate::secrets::{self, CA_KEY, SecretError};
+use crate::secrets::{self, CA_KEY, SecretError, SecretReader};
 
 /// One member, ready to talk to.
 #[derive(Clone)]
@@ -87,19 +85,19 @@ impl MemberCache {
     pub async fn connect(
         &self,
         connector: &Connector,
-        secrets: &Api<Secret>,
-        namespace: &str,
+        secrets: &SecretReader,
         resource: &str,
         spec: &MemberSpec,
     ) -> Result<Connected, ConnectError> {
-        let account = secrets::account(secrets, namespace, &spec.credentials_secret_ref).await?;
+        let namespace = secrets.namespace();
+        let account = secrets::account(secrets, &spec.credentials_secret_ref).await?;
         let ca_ref = spec
             .ca_secret_ref
             .as_ref()
             .ok_or_else(|| ConnectError::NoCa {
                 member: spec.name.clone(),
             })?;
-        let (ca_pem, ca_version) = secrets::key_bytes(secrets, namespace, ca_ref, CA_KEY).await?;
+        let (ca_pem, ca_version) = secrets::key_bytes(secrets, ca_ref, CA_KEY).await?;
         let fingerprint = format!(
             "{}|{}|{}|{}",
             spec.endpoint, account.version, ca_version, account.client_id

@@ -10,8 +10,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
 
 use baton_crds::atlas::OnDrainTimeout;
 use baton_crds::common::Member;
@@ -23,6 +21,7 @@ use crate::appliance::{InstallRequest, InstallState};
 use crate::drive::actions::{self, InstallTarget};
 use crate::drive::{Outcome, StepResult};
 use crate::members::Connected;
+use crate::secrets::SecretReader;
 use crate::time::from_k8s;
 use crate::upgrade::batches::out_of_rotation_cap;
 use crate::upgrade::gates::parse_duration;
@@ -154,7 +153,8 @@ struct Target {
 
 async fn targets(s: &AtlasStep<'_>, n: usize) -> Result<Vec<Target>, Outcome> {
     let namespace = s.namespace();
-    let secrets: Api<Secret> = Api::namespaced(s.ctx.client.clone(), &namespace);
+    // One reader for the whole batch: nodes share the primary master's Secrets.
+    let secrets = SecretReader::new(s.ctx.client.clone(), &namespace);
     let resource = s.cluster.metadata.name.as_deref().unwrap_or_default();
     let view = s
         .view
@@ -192,7 +192,7 @@ async fn targets(s: &AtlasStep<'_>, n: usize) -> Result<Vec<Target>, Outcome> {
         };
         let connected = s
             .members()
-            .connect(&s.ctx.connector, &secrets, &namespace, resource, &member)
+            .connect(&s.ctx.connector, &secrets, resource, &member)
             .await
             .map_err(|e| Outcome::Failed {
                 reason: e.reason(),

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{EventType, Recorder};
@@ -26,6 +25,7 @@ use crate::drive::{self, Driven, Next, StepResult};
 use crate::members::Connected;
 use crate::pair::Error;
 use crate::pair::reconcile::{approved, new_upgrade, publish};
+use crate::secrets::SecretReader;
 use crate::upgrade::atlas_plan::{self, AtlasPlanInput};
 use crate::upgrade::batches::{self, Node};
 use crate::upgrade::hops;
@@ -539,14 +539,14 @@ async fn connect(
     name: &str,
     cluster: &AtlasCluster,
 ) -> Result<Vec<Connected>, (&'static str, String)> {
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let secrets = SecretReader::new(ctx.client.clone(), namespace);
     let mut out = Vec::new();
     for m in
         std::iter::once(&cluster.spec.primary_master).chain(cluster.spec.backup_master.as_ref())
     {
         out.push(
             ctx.members
-                .connect(&ctx.connector, &secrets, namespace, name, m)
+                .connect(&ctx.connector, &secrets, name, m)
                 .await
                 .map_err(|e| (e.reason(), e.to_string()))?,
         );

@@ -6,8 +6,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
 
 use baton_crds::AtlasCluster;
 use baton_crds::conditions::reasons;
@@ -272,12 +270,11 @@ async fn backup(s: &AtlasStep<'_>) -> StepResult {
         Err(o) => return o.into(),
     };
     let namespace = s.namespace();
-    let secrets: Api<Secret> = Api::namespaced(s.ctx.client.clone(), &namespace);
+    let secrets = crate::secrets::SecretReader::new(s.ctx.client.clone(), &namespace);
     let resource = s.cluster.metadata.name.as_deref().unwrap_or_default();
     let store = actions::BackupStore {
         spec: &s.cluster.spec.backup,
         secrets: &secrets,
-        namespace: &namespace,
         resource,
         round: s.step.round,
     };

@@ -229,8 +229,7 @@ pub async fn backup(
     use crate::backup::{self, BackupName};
     use crate::secrets::{self, PASSWORD_KEY};
     let password = match &store.spec.password_secret_ref {
-        Some(r) => match secrets::key_secret(store.secrets, store.namespace, r, PASSWORD_KEY).await
-        {
+        Some(r) => match secrets::key_secret(store.secrets, r, PASSWORD_KEY).await {
             Ok(p) => Some(p),
             Err(e) => {
                 return Outcome::Failed {
@@ -259,7 +258,7 @@ pub async fn backup(
         member: call.name,
         round: store.round,
     };
-    match backup::store(store.secrets, &store.spec.destination, name, bytes).await {
+    match backup::store(store.secrets.api(), &store.spec.destination, name, bytes).await {
         Ok(stored) => StepResult {
             outcome: Outcome::Done(format!(
                 "backup of {} stored at {} ({} bytes, sha256 {})",
@@ -288,8 +287,7 @@ pub async fn backup(
 #[derive(Debug, Clone, Copy)]
 pub struct BackupStore<'a> {
     pub spec: &'a baton_crds::common::BackupSpec,
-    pub secrets: &'a kube::Api<k8s_openapi::api::core::v1::Secret>,
-    pub namespace: &'a str,
+    pub secrets: &'a crate::secrets::SecretReader,
     /// The resource's name (backups are named after it).
     pub resource: &'a str,
     pub round: i32,

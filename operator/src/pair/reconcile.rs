@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder};
@@ -25,6 +24,7 @@ use crate::context::{Context, FIELD_MANAGER, Timings};
 use crate::drive::summary::{self, Situation};
 use crate::drive::{self, Driven, Next, StepResult};
 use crate::members::Connected;
+use crate::secrets::SecretReader;
 use crate::time::to_k8s;
 use crate::upgrade::{gates, hops, plan};
 
@@ -444,7 +444,7 @@ async fn connect(
     name: &str,
     pair: &AppliancePair,
 ) -> Result<[Connected; 2], (&'static str, String)> {
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let secrets = SecretReader::new(ctx.client.clone(), namespace);
     let [a, b] = pair.spec.members.as_slice() else {
         return Err((
             reasons::INVALID_SPEC,
@@ -453,12 +453,12 @@ async fn connect(
     };
     let a = ctx
         .members
-        .connect(&ctx.connector, &secrets, namespace, name, a)
+        .connect(&ctx.connector, &secrets, name, a)
         .await
         .map_err(|e| (e.reason(), e.to_string()))?;
     let b = ctx
         .members
-        .connect(&ctx.connector, &secrets, namespace, name, b)
+        .connect(&ctx.connector, &secrets, name, b)
         .await
         .map_err(|e| (e.reason(), e.to_string()))?;
     Ok([a, b])

@@ -8,8 +8,6 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
 
 use baton_crds::AppliancePair;
 use baton_crds::conditions::reasons;
@@ -168,12 +166,11 @@ async fn take_backup(input: &StepInput<'_>) -> StepResult {
         Err(o) => return o.into(),
     };
     let namespace = input.namespace();
-    let secrets: Api<Secret> = Api::namespaced(input.ctx.client.clone(), &namespace);
+    let secrets = crate::secrets::SecretReader::new(input.ctx.client.clone(), &namespace);
     let resource = input.pair.metadata.name.as_deref().unwrap_or_default();
     let store = actions::BackupStore {
         spec: &input.pair.spec.backup,
         secrets: &secrets,
-        namespace: &namespace,
         resource,
         round: input.step.round,
     };
