@@ -32,6 +32,9 @@ pub fn batch_member(n: i32) -> String {
     format!("batch-{n}")
 }
 
+/// Adds one step: action, member, package, description.
+type Add<'x> = dyn FnMut(StepAction, Option<&str>, Option<&str>, String) + 'x;
+
 /// The plan for an Atlas upgrade.
 pub fn atlas_plan(input: &AtlasPlanInput<'_>) -> Vec<PlanStep> {
     let mut steps = Vec::new();
@@ -40,7 +43,7 @@ pub fn atlas_plan(input: &AtlasPlanInput<'_>) -> Vec<PlanStep> {
     for (i, round) in input.rounds.iter().enumerate() {
         let r = i as i32 + 1;
         let version = round.product.to_string();
-        let mut add = |action, member: Option<&str>, package: Option<&str>, what: String| {
+        let mut push = |action, member: Option<&str>, package: Option<&str>, what: String| {
             let mut s = step(r, action, member, package, what);
             s.version = Some(version.clone());
             s.base_software = round
@@ -49,8 +52,9 @@ pub fn atlas_plan(input: &AtlasPlanInput<'_>) -> Vec<PlanStep> {
                 .any(|p| p.base && Some(p.id.as_str()) == s.package.as_deref());
             steps.push(s);
         };
+        let add: &mut Add<'_> = &mut push;
         let packages: Vec<&str> = round.packages.iter().map(|p| p.id.as_str()).collect();
-        let (b1, b2) = (batch_member(1), batch_member(2));
+        let b1 = batch_member(1);
         add(
             StepAction::Preflight,
             None,
@@ -103,14 +107,7 @@ pub fn atlas_plan(input: &AtlasPlanInput<'_>) -> Vec<PlanStep> {
         );
         match backup {
             Some(b) => {
-                for p in &packages {
-                    add(
-                        StepAction::Install,
-                        Some(&b1),
-                        Some(p),
-                        format!("install {p} on {b} and batch 1"),
-                    );
-                }
+                installs(add, &b1, &packages, &format!("{b} and batch 1"));
                 add(
                     StepAction::Verify,
                     Some(&b1),
@@ -151,46 +148,8 @@ pub fn atlas_plan(input: &AtlasPlanInput<'_>) -> Vec<PlanStep> {
                         format!("wait for approval to upgrade the rest and {primary}"),
                     );
                 }
-                add(
-                    StepAction::Drain,
-                    Some(&b2),
-                    None,
-                    "wait for the clients of the remaining nodes to leave".into(),
-                );
-                for p in &packages {
-                    add(
-                        StepAction::Install,
-                        Some(&b2),
-                        Some(p),
-                        format!("install {p} on the remaining nodes"),
-                    );
-                }
-                add(
-                    StepAction::Verify,
-                    Some(&b2),
-                    None,
-                    format!("verify the remaining nodes run {version}"),
-                );
-                add(
-                    StepAction::Accept,
-                    Some(&b2),
-                    None,
-                    "put the remaining nodes back into rotation".into(),
-                );
-                for p in &packages {
-                    add(
-                        StepAction::Install,
-                        Some(primary),
-                        Some(p),
-                        format!("install {p} on {primary}"),
-                    );
-                }
-                add(
-                    StepAction::Verify,
-                    Some(primary),
-                    None,
-                    format!("verify {primary} runs {version}"),
-                );
+                remaining_nodes(add, &packages, &version);
+                master(add, primary, &packages, &version, "");
                 add(
                     StepAction::EnableBackupOperations,
                     Some(primary),
@@ -205,35 +164,19 @@ pub fn atlas_plan(input: &AtlasPlanInput<'_>) -> Vec<PlanStep> {
                 );
             }
             None => {
-                for p in &packages {
-                    add(
-                        StepAction::Install,
-                        Some(&b1),
-                        Some(p),
-                        format!("install {p} on batch 1"),
-                    );
-                }
+                installs(add, &b1, &packages, "batch 1");
                 add(
                     StepAction::Verify,
                     Some(&b1),
                     None,
                     format!("verify batch 1 runs {version}"),
                 );
-                for p in &packages {
-                    add(
-                        StepAction::Install,
-                        Some(primary),
-                        Some(p),
-                        format!(
-                            "install {p} on the master {primary} (the site stops while it installs)"
-                        ),
-                    );
-                }
-                add(
-                    StepAction::Verify,
-                    Some(primary),
-                    None,
-                    format!("verify {primary} runs {version}"),
+                master(
+                    add,
+                    primary,
+                    &packages,
+                    &version,
+                    " (the site stops while it installs)",
                 );
                 add(
                     StepAction::Accept,
@@ -247,32 +190,7 @@ pub fn atlas_plan(input: &AtlasPlanInput<'_>) -> Vec<PlanStep> {
                     None,
                     format!("cluster Sync Now from {primary}"),
                 );
-                add(
-                    StepAction::Drain,
-                    Some(&b2),
-                    None,
-                    "wait for the clients of the remaining nodes to leave".into(),
-                );
-                for p in &packages {
-                    add(
-                        StepAction::Install,
-                        Some(&b2),
-                        Some(p),
-                        format!("install {p} on the remaining nodes"),
-                    );
-                }
-                add(
-                    StepAction::Verify,
-                    Some(&b2),
-                    None,
-                    format!("verify the remaining nodes run {version}"),
-                );
-                add(
-                    StepAction::Accept,
-                    Some(&b2),
-                    None,
-                    "put the remaining nodes back into rotation".into(),
-                );
+                remaining_nodes(add, &packages, &version);
                 add(
                     StepAction::SyncCluster,
                     Some(primary),
@@ -296,6 +214,54 @@ pub fn atlas_plan(input: &AtlasPlanInput<'_>) -> Vec<PlanStep> {
         }
     }
     steps
+}
+
+/// The round's packages, one install step each, on `member` (a master or a batch).
+fn installs(add: &mut Add<'_>, member: &str, packages: &[&str], on: &str) {
+    for p in packages {
+        add(
+            StepAction::Install,
+            Some(member),
+            Some(p),
+            format!("install {p} on {on}"),
+        );
+    }
+}
+
+/// The nodes not in batch 1: out of rotation once an upgraded master acts, so: wait for their
+/// clients, install, verify, put back.
+fn remaining_nodes(add: &mut Add<'_>, packages: &[&str], version: &str) {
+    let b2 = batch_member(2);
+    add(
+        StepAction::Drain,
+        Some(&b2),
+        None,
+        "wait for the clients of the remaining nodes to leave".into(),
+    );
+    installs(add, &b2, packages, "the remaining nodes");
+    add(
+        StepAction::Verify,
+        Some(&b2),
+        None,
+        format!("verify the remaining nodes run {version}"),
+    );
+    add(
+        StepAction::Accept,
+        Some(&b2),
+        None,
+        "put the remaining nodes back into rotation".into(),
+    );
+}
+
+/// A master's installs and their verification.
+fn master(add: &mut Add<'_>, name: &str, packages: &[&str], version: &str, note: &str) {
+    installs(add, name, packages, &format!("{name}{note}"));
+    add(
+        StepAction::Verify,
+        Some(name),
+        None,
+        format!("verify {name} runs {version}"),
+    );
 }
 
 #[cfg(test)]
