@@ -12,7 +12,6 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use baton_crds::atlas::{AtlasCluster, AtlasClusterStatus, BatchStatus, NodeAttention};
-use baton_crds::common::MaintenanceWindow;
 use baton_crds::conditions::reasons;
 use baton_crds::status::{Phase, PlanStep, StepAction, StepState, UpgradeStatus};
 
@@ -24,7 +23,7 @@ use crate::drive::summary::{self, Situation};
 use crate::drive::{self, Driven, Next, StepResult};
 use crate::members::Connected;
 use crate::pair::Error;
-use crate::pair::reconcile::{approved, new_upgrade, publish};
+use crate::pair::reconcile::{new_upgrade, publish};
 use crate::secrets::SecretReader;
 use crate::upgrade::atlas_plan::{self, AtlasPlanInput};
 use crate::upgrade::batches::{self, Node};
@@ -90,6 +89,11 @@ impl<'a> Run<'a> {
 #[async_trait]
 impl Driven for Run<'_> {
     type Status = AtlasClusterStatus;
+    type Resource = AtlasCluster;
+
+    fn resource(&self) -> &AtlasCluster {
+        self.cluster
+    }
 
     async fn observe(&mut self) {
         let view = observe::observe_cluster(&self.masters).await;
@@ -370,31 +374,6 @@ impl Driven for Run<'_> {
 
     fn timings(&self) -> &Timings {
         &self.ctx.timings
-    }
-
-    fn kind(&self) -> &'static str {
-        "AtlasCluster"
-    }
-
-    fn generation(&self) -> Option<i64> {
-        self.cluster.metadata.generation
-    }
-
-    fn paused(&self) -> bool {
-        self.cluster.spec.paused
-    }
-
-    fn windows(&self) -> &[MaintenanceWindow] {
-        &self.cluster.spec.maintenance_windows
-    }
-
-    fn approved(&self, upgrade_id: &str, gate: &str) -> bool {
-        approved(
-            &self.cluster.metadata,
-            &self.cluster.spec.approval.approved,
-            upgrade_id,
-            gate,
-        )
     }
 
     fn phase_of(&self, upgrade: &UpgradeStatus, index: usize) -> Phase {

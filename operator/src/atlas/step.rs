@@ -16,6 +16,7 @@ use super::observe::ClusterView;
 use crate::appliance::{Access, SetFailoverRole, TargetRole};
 use crate::context::Context;
 use crate::drive::actions::{self, Call, InstallTarget, SyncKind};
+use crate::drive::status::UpgradeResource;
 use crate::drive::{Outcome, StepResult};
 use crate::members::{Connected, MemberCache};
 
@@ -101,12 +102,7 @@ impl<'a> AtlasStep<'a> {
 
     /// Whether `<upgrade id>/<gate>` was approved.
     pub fn approved(&self, gate: &str) -> bool {
-        crate::pair::reconcile::approved(
-            &self.cluster.metadata,
-            &self.cluster.spec.approval.approved,
-            self.upgrade_id,
-            gate,
-        )
+        self.cluster.approved(self.upgrade_id, gate)
     }
 
     /// The member cache and connector, to reach traffic nodes.
@@ -482,12 +478,8 @@ async fn promote(s: &AtlasStep<'_>) -> Outcome {
     }
     let namespace = s.namespace();
     // A confirmation holds for its round only (each round swings to the other master).
-    let (confirmation, confirmed) = crate::swing::confirmation(
-        &s.cluster.metadata,
-        &s.cluster.spec.approval.approved,
-        s.upgrade_id,
-        s.step.round,
-    );
+    let (confirmation, confirmed) =
+        crate::swing::confirmation(s.cluster, s.upgrade_id, s.step.round);
     let resource = format!(
         "atlas {}",
         s.cluster.metadata.name.as_deref().unwrap_or_default()

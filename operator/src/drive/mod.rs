@@ -81,14 +81,29 @@ pub enum Next {
 pub trait Driven: Send {
     /// The kind's status.
     type Status: CommonStatus;
-    /// The kind's name (`AppliancePair`), for spans and messages.
-    fn kind(&self) -> &'static str;
     fn status(&mut self) -> &mut Self::Status;
     fn timings(&self) -> &Timings;
-    fn paused(&self) -> bool;
-    fn windows(&self) -> &[MaintenanceWindow];
+    /// The resource being upgraded.
+    type Resource: status::UpgradeResource;
+    fn resource(&self) -> &Self::Resource;
+    /// The kind's name, for spans and messages.
+    fn kind(&self) -> &'static str {
+        <Self::Resource as status::UpgradeResource>::KIND
+    }
+    fn paused(&self) -> bool {
+        status::UpgradeResource::paused(self.resource())
+    }
+    fn windows(&self) -> &[MaintenanceWindow] {
+        status::UpgradeResource::windows(self.resource())
+    }
     /// Whether `<upgrade id>/<gate>` was approved (spec or annotation).
-    fn approved(&self, upgrade_id: &str, gate: &str) -> bool;
+    fn approved(&self, upgrade_id: &str, gate: &str) -> bool {
+        status::UpgradeResource::approved(self.resource(), upgrade_id, gate)
+    }
+    /// The resource's generation, for observedGeneration.
+    fn generation(&self) -> Option<i64> {
+        kube::Resource::meta(self.resource()).generation
+    }
     /// The phase of step `index`.
     fn phase_of(&self, upgrade: &UpgradeStatus, index: usize) -> Phase;
     /// Persists the status (with `upgrade` in it).
@@ -103,8 +118,6 @@ pub trait Driven: Send {
         previous_finished: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StepResult;
-    /// The resource's generation, for observedGeneration.
-    fn generation(&self) -> Option<i64>;
     /// Observes the appliances and updates the observed part of status.
     async fn observe(&mut self);
     /// Whether every appliance answered the last observation, for MembersReachable.

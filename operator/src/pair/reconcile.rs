@@ -11,7 +11,6 @@ use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
-use baton_crds::common::MaintenanceWindow;
 use baton_crds::conditions::reasons;
 use baton_crds::status::{Phase, PlanStep, StepAction, UpgradeStatus};
 use baton_crds::{AppliancePair, AppliancePairStatus};
@@ -26,7 +25,7 @@ use crate::drive::{self, Driven, Next, StepResult};
 use crate::members::Connected;
 use crate::secrets::SecretReader;
 use crate::time::to_k8s;
-use crate::upgrade::{gates, hops, plan};
+use crate::upgrade::{hops, plan};
 
 /// Reconciles one pair.
 pub async fn reconcile(object: Arc<AppliancePair>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -93,6 +92,11 @@ impl<'a> Run<'a> {
 #[async_trait]
 impl Driven for Run<'_> {
     type Status = AppliancePairStatus;
+    type Resource = AppliancePair;
+
+    fn resource(&self) -> &AppliancePair {
+        self.pair
+    }
 
     /// Observes both members; updates the members table, primary and versions.
     async fn observe(&mut self) {
@@ -287,31 +291,6 @@ impl Driven for Run<'_> {
         &self.ctx.timings
     }
 
-    fn kind(&self) -> &'static str {
-        "AppliancePair"
-    }
-
-    fn generation(&self) -> Option<i64> {
-        self.pair.metadata.generation
-    }
-
-    fn paused(&self) -> bool {
-        self.pair.spec.paused
-    }
-
-    fn windows(&self) -> &[MaintenanceWindow] {
-        &self.pair.spec.maintenance_windows
-    }
-
-    fn approved(&self, upgrade_id: &str, gate: &str) -> bool {
-        approved(
-            &self.pair.metadata,
-            &self.pair.spec.approval.approved,
-            upgrade_id,
-            gate,
-        )
-    }
-
     fn phase_of(&self, upgrade: &UpgradeStatus, index: usize) -> Phase {
         let round = upgrade.plan[index].round;
         let after_break = upgrade.plan[..index]
@@ -367,20 +346,6 @@ impl Driven for Run<'_> {
         };
         step::run(&input).await
     }
-}
-
-/// Whether `<upgrade id>/<gate>` was approved in spec or in the annotation.
-pub fn approved(
-    meta: &kube::api::ObjectMeta,
-    in_spec: &[String],
-    upgrade_id: &str,
-    gate: &str,
-) -> bool {
-    let annotation = meta
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(gates::APPROVE_ANNOTATION));
-    gates::is_approved(upgrade_id, gate, in_spec, annotation.map(String::as_str))
 }
 
 /// Publishes an Event; best effort, since losing one must not stop an upgrade.

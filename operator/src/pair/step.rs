@@ -16,11 +16,11 @@ use baton_crds::status::{PlanStep, StepAction};
 use crate::appliance::{EstablishRequest, Relationship};
 use crate::context::Context;
 use crate::drive::actions::{self, SyncKind};
+use crate::drive::status::UpgradeResource;
 pub use crate::drive::{Outcome, StepResult};
 use crate::members::Connected;
 use crate::pair::observe::{Observation, Seen};
 use crate::swing;
-use crate::upgrade::gates;
 
 /// Everything a step may look at.
 pub struct StepInput<'a> {
@@ -118,18 +118,7 @@ impl<'a> StepInput<'a> {
 
     /// Whether `<upgrade id>/<gate>` was approved.
     pub fn approved(&self, gate: &str) -> bool {
-        let annotation = self
-            .pair
-            .metadata
-            .annotations
-            .as_ref()
-            .and_then(|a| a.get(gates::APPROVE_ANNOTATION));
-        gates::is_approved(
-            self.upgrade_id,
-            gate,
-            &self.pair.spec.approval.approved,
-            annotation.map(String::as_str),
-        )
+        self.pair.approved(self.upgrade_id, gate)
     }
 
     fn namespace(&self) -> String {
@@ -246,12 +235,8 @@ async fn swing_traffic(input: &StepInput<'_>) -> Outcome {
     );
     // Each round's swing moves the site to the other member: a confirmation holds for its
     // round only, or the first round's would wave the second through with DNS unmoved.
-    let (confirmation, confirmed) = swing::confirmation(
-        &input.pair.metadata,
-        &input.pair.spec.approval.approved,
-        input.upgrade_id,
-        input.step.round,
-    );
+    let (confirmation, confirmed) =
+        swing::confirmation(input.pair, input.upgrade_id, input.step.round);
     swing::swing(swing::SwingInput {
         client: &input.ctx.client,
         namespace: &namespace,

@@ -49,22 +49,12 @@ pub fn confirmation_id(upgrade_id: &str, round: i32) -> String {
 
 /// The confirmation id of a round's swing and whether it was given, in spec or annotation.
 pub fn confirmation(
-    meta: &kube::api::ObjectMeta,
-    in_spec: &[String],
+    resource: &impl crate::drive::status::UpgradeResource,
     upgrade_id: &str,
     round: i32,
 ) -> (String, bool) {
     let id = confirmation_id(upgrade_id, round);
-    let annotation = meta
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(crate::upgrade::gates::APPROVE_ANNOTATION));
-    let given = crate::upgrade::gates::is_approved(
-        &id,
-        "TrafficSwing",
-        in_spec,
-        annotation.map(String::as_str),
-    );
+    let given = resource.approved(&id, "TrafficSwing");
     (id, given)
 }
 
