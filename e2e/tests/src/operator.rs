@@ -111,11 +111,6 @@ impl Operator {
         Ok(())
     }
 
-    /// Whether it is still running.
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
     /// Sends SIGTERM, as the kubelet does when a pod is deleted.
     pub fn terminate(&self) -> Result<()> {
         let pid = self.child.id().context("the operator already exited")?;

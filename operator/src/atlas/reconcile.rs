@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{EventType, Recorder};
 use kube::{Resource, ResourceExt};
-use serde_json::json;
 
 use baton_crds::atlas::{AtlasCluster, AtlasClusterStatus, BatchStatus, NodeAttention};
 use baton_crds::conditions::reasons;
@@ -18,7 +17,7 @@ use baton_crds::status::{Phase, PlanStep, StepAction, StepState, UpgradeStatus};
 use super::observe::{self, ClusterView};
 use super::step::{self, AtlasStep};
 use crate::appliance::{Relationship, Version};
-use crate::context::{Context, FIELD_MANAGER, Timings};
+use crate::context::{Context, Timings};
 use crate::drive::summary::{self, Situation};
 use crate::drive::{self, Driven, Next, StepResult};
 use crate::members::Connected;
@@ -392,12 +391,7 @@ impl Driven for Run<'_> {
     }
 
     async fn write(&mut self) -> Result<(), kube::Error> {
-        let patch = json!({ "apiVersion": "baton.dev/v1alpha1", "kind": "AtlasCluster", "status": self.status });
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        self.api
-            .patch_status(&self.cluster.name_any(), &params, &Patch::Apply(&patch))
-            .await?;
-        Ok(())
+        drive::write_status(self.api, self.cluster, &self.status).await
     }
 
     async fn event(&self, type_: EventType, reason: &str, note: String) {

@@ -177,6 +177,24 @@ pub async fn reconcile<D: Driven>(d: &mut D) -> Result<Action, kube::Error> {
     Ok(Action::requeue(Duration::ZERO))
 }
 
+/// The one way status is written: server-side apply of the whole status on `/status`, with
+/// the operator's field manager.
+pub async fn write_status<K>(
+    api: &kube::Api<K>,
+    resource: &K,
+    status: &impl serde::Serialize,
+) -> Result<(), kube::Error>
+where
+    K: status::UpgradeResource + Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+{
+    let patch = serde_json::json!({ "apiVersion": "baton.dev/v1alpha1", "kind": K::KIND, "status": status });
+    let params = kube::api::PatchParams::apply(crate::context::FIELD_MANAGER).force();
+    let name = kube::ResourceExt::name_any(resource);
+    api.patch_status(&name, &params, &kube::api::Patch::Apply(&patch))
+        .await?;
+    Ok(())
+}
+
 /// Writes the situation (phase, conditions) with the status.
 pub async fn finish<D: Driven>(
     d: &mut D,
