@@ -45,6 +45,13 @@ pub struct Member {
     /// store, never without verification); a member without it is reported Stalled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_secret_ref: Option<SecretKeyRef>,
+    /// The IP address clients reach this appliance at, for a `Service` traffic swing: baton
+    /// points the Service's EndpointSlice at it. Defaults to the endpoint's host when that is
+    /// an IP address; set it when the endpoint is a DNS name or a management-only interface.
+    #[x_kube(validation = Rule::new("isIP(self)").message("trafficAddress must be an IP address, such as 10.0.0.7 or 2001:db8::7"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 2, max = 45))]
+    pub traffic_address: Option<String>,
 }
 
 /// A reference to a Secret in the resource's namespace.

@@ -19,6 +19,8 @@ pub struct Connected {
     pub name: String,
     /// Its unique address.
     pub endpoint: Url,
+    /// Where clients reach it, when spec says (the `Service` swing's address).
+    pub traffic_address: Option<String>,
     /// The client.
     pub appliance: Arc<dyn Appliance>,
 }
@@ -99,8 +101,8 @@ impl MemberCache {
             })?;
         let (ca_pem, ca_version) = secrets::key_bytes(secrets, ca_ref, CA_KEY).await?;
         let fingerprint = format!(
-            "{}|{}|{}|{}",
-            spec.endpoint, account.version, ca_version, account.client_id
+            "{}|{}|{}|{}|{:?}",
+            spec.endpoint, account.version, ca_version, account.client_id, spec.traffic_address
         );
         let key = (namespace.to_owned(), resource.to_owned(), spec.name.clone());
         if let Some((seen, connected)) = self.lock().get(&key)
@@ -131,6 +133,7 @@ impl MemberCache {
         let connected = Connected {
             name: spec.name.clone(),
             endpoint,
+            traffic_address: spec.traffic_address.clone(),
             appliance: Arc::new(built),
         };
         self.lock().insert(key, (fingerprint, connected.clone()));

@@ -55,7 +55,8 @@ What the operator does in a watched namespace, and nothing more:
 - with rbac.backupSecrets, writes a Secret per pre-upgrade backup (server-side apply, which
   needs create for a new Secret and patch);
 - with rbac.serviceSwing, points the EndpointSlice of a selector-less Service at the new
-  primary (read it, create it the first time, patch it after).
+  primary (reads the Service for its ports; reads the slice, creates it the first time,
+  patches it after).
 */}}
 {{- define "baton.rules" -}}
 - apiGroups: ["baton.dev"]
@@ -76,6 +77,9 @@ What the operator does in a watched namespace, and nothing more:
   verbs: ["create", "patch"]
 {{- end }}
 {{- if .Values.rbac.serviceSwing }}
+- apiGroups: [""]
+  resources: ["services"]
+  verbs: ["get"]
 - apiGroups: ["discovery.k8s.io"]
   resources: ["endpointslices"]
   verbs: ["get", "create", "patch"]

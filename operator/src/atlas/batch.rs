@@ -189,6 +189,7 @@ async fn targets(s: &AtlasStep<'_>, n: usize) -> Result<Vec<Target>, Outcome> {
                 .ca_secret_ref
                 .clone()
                 .or_else(|| primary.ca_secret_ref.clone()),
+            traffic_address: None,
         };
         let connected = s
             .members()

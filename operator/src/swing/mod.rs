@@ -110,38 +110,7 @@ pub async fn swing(s: SwingInput<'_>) -> crate::drive::Outcome {
                 Err(e) => retry(e.to_string()),
             }
         }
-        SwingProvider::Service => {
-            let Some(service) = s.spec.service.as_ref().map(|x| x.name.clone()) else {
-                return Outcome::Failed {
-                    reason: reasons::INVALID_SPEC,
-                    message: "trafficSwing.service is required for the Service provider".to_owned(),
-                };
-            };
-            let api: kube::Api<k8s_openapi::api::discovery::v1::EndpointSlice> =
-                kube::Api::namespaced(s.client.clone(), s.namespace);
-            match service::points_at(&api, &service, &to.endpoint).await {
-                Ok(true) => Outcome::Done(format!("Service {service} points at {}", to.name)),
-                Ok(false) => match service::point_at(&api, &service, &to.endpoint).await {
-                    Ok(()) => now(format!("pointing Service {service} at {}", to.name)),
-                    // The API server refuses the slice itself (a loopback or link-local
-                    // address, a one-label host name): no retry helps until the endpoint
-                    // changes, and the old primary must not be touched meanwhile.
-                    Err(kube::Error::Api(e)) if e.code == 422 => Outcome::Failed {
-                        reason: reasons::INVALID_SPEC,
-                        message: format!(
-                            "the API server refuses to point Service {service} at {} ({}): {}; the Service swing needs member endpoints that clients can reach (a routable IP or a DNS name with a dot)",
-                            to.name, to.endpoint, e.message
-                        ),
-                    },
-                    Err(e) => retry(format!(
-                        "failed to update the EndpointSlice of {service}: {e}"
-                    )),
-                },
-                Err(e) => retry(format!(
-                    "failed to read the EndpointSlice of {service}: {e}"
-                )),
-            }
-        }
+        SwingProvider::Service => service_swing(&s, to).await,
         SwingProvider::Manual if s.confirmed => {
             Outcome::Done(format!("a person confirmed the site points at {}", to.name))
         }
@@ -157,6 +126,73 @@ pub async fn swing(s: SwingInput<'_>) -> crate::drive::Outcome {
             ),
             after: s.gated,
         },
+    }
+}
+
+/// The `Service` provider: the Service's slice pointed at `to`'s traffic address.
+async fn service_swing(s: &SwingInput<'_>, to: &Connected) -> crate::drive::Outcome {
+    use crate::drive::Outcome;
+    use baton_crds::conditions::reasons;
+    let retry = |message: String| Outcome::Wait {
+        reason: reasons::UNREACHABLE,
+        message,
+        after: s.busy,
+    };
+    // Refused before anything moves: no retry helps until the spec changes, and the old
+    // primary must not be touched meanwhile.
+    let invalid = |message: String| Outcome::Failed {
+        reason: reasons::INVALID_SPEC,
+        message,
+    };
+    let Some(name) = s.spec.service.as_ref().map(|x| x.name.as_str()) else {
+        return invalid("trafficSwing.service is required for the Service provider".to_owned());
+    };
+    let address = match service::address_of(to) {
+        Ok(address) => address,
+        Err(message) => {
+            return invalid(format!(
+                "cannot point Service {name} at {}: {message}",
+                to.name
+            ));
+        }
+    };
+    let services: kube::Api<k8s_openapi::api::core::v1::Service> =
+        kube::Api::namespaced(s.client.clone(), s.namespace);
+    let found = match services.get_opt(name).await {
+        Ok(Some(found)) => found,
+        // A person creates it; the swing goes on by itself once it exists.
+        Ok(None) => {
+            return Outcome::Wait {
+                reason: reasons::INVALID_SPEC,
+                message: format!(
+                    "Service {name} does not exist in namespace {}: create it without a selector so baton can point it at {}",
+                    s.namespace, to.name
+                ),
+                after: s.gated,
+            };
+        }
+        Err(e) => return retry(format!("failed to read Service {name}: {e}")),
+    };
+    let port = to.endpoint.port_or_known_default().unwrap_or(443);
+    let want = service::slice_for(&found, address, port);
+    let slices: kube::Api<k8s_openapi::api::discovery::v1::EndpointSlice> =
+        kube::Api::namespaced(s.client.clone(), s.namespace);
+    match service::routes_as(&slices, &want).await {
+        Ok(true) => Outcome::Done(format!("Service {name} points at {} ({address})", to.name)),
+        Ok(false) => match service::apply(&slices, &want).await {
+            Ok(()) => Outcome::Wait {
+                reason: reasons::UPGRADING,
+                message: format!("pointing Service {name} at {} ({address})", to.name),
+                after: std::time::Duration::ZERO,
+            },
+            // The API server refuses the address itself (loopback, link-local).
+            Err(kube::Error::Api(e)) if e.code == 422 => invalid(format!(
+                "the API server refuses to point Service {name} at {} ({address}): {}; set members[].trafficAddress to an address clients can reach",
+                to.name, e.message
+            )),
+            Err(e) => retry(format!("failed to update the EndpointSlice of {name}: {e}")),
+        },
+        Err(e) => retry(format!("failed to read the EndpointSlice of {name}: {e}")),
     }
 }
 

@@ -141,6 +141,13 @@ async fn bad_manifests_are_refused_with_the_intended_messages() -> Result<()> {
         ),
         (
             edit(&pair, |o| {
+                o["spec"]["members"][1]["trafficAddress"] = json!("rs-b.example.com");
+                Some(())
+            }),
+            "trafficAddress must be an IP address",
+        ),
+        (
+            edit(&pair, |o| {
                 o["spec"]["soak"] = json!("one day");
                 Some(())
             }),

@@ -378,6 +378,7 @@ async fn chart_rbac_is_enough_for_a_full_pair_upgrade_under_the_service_account(
         ("delete", "secrets", ns, false),
         ("create", "events.events.k8s.io", ns, true),
         ("patch", "endpointslices.discovery.k8s.io", ns, false),
+        ("get", "services", ns, false),
         ("get", "secrets", opns, false),
         ("create", "leases.coordination.k8s.io", opns, true),
         (

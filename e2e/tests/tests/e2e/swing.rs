@@ -33,13 +33,8 @@ fn external_swing(fleet: &mut FleetSpec) {
     fleet.pairs[0].swing = Some(Swing::External);
 }
 
-/// `host:port` of an https URL, as an EndpointSlice carries it.
-fn host_port(endpoint: &str) -> String {
-    endpoint
-        .trim_start_matches("https://")
-        .trim_end_matches('/')
-        .to_owned()
-}
+/// The port the test Service sends clients to on the primary (its `targetPort`).
+const TARGET_PORT: i32 = 8443;
 
 /// Where a slice sends clients: its single endpoint's address and port, `address:port`.
 fn slice_target(slice: &EndpointSlice) -> Option<String> {
@@ -48,12 +43,17 @@ fn slice_target(slice: &EndpointSlice) -> Option<String> {
     Some(format!("{address}:{port}"))
 }
 
-/// The members' endpoints (`host:port`) with their names, as the pair's spec gives them.
+/// The members' traffic addresses (`address:port`, as a slice routes) with their names.
 fn member_routes(pair: &AppliancePair) -> BTreeMap<String, String> {
     pair.spec
         .members
         .iter()
-        .map(|m| (host_port(&m.endpoint), m.name.clone()))
+        .filter_map(|m| {
+            Some((
+                format!("{}:{TARGET_PORT}", m.traffic_address.as_ref()?),
+                m.name.clone(),
+            ))
+        })
         .collect()
 }
 
@@ -96,9 +96,19 @@ async fn route_service(
     anyhow::anyhow!("the EndpointSlice watch ended")
 }
 
-/// The spec of an upgrade swinging through the Service [`SERVICE`].
+/// The spec of an upgrade swinging through the Service [`SERVICE`], with the members'
+/// client-facing addresses from TEST-NET-1: the simulator listens on loopback only, and the
+/// API server refuses loopback addresses in an EndpointSlice.
 fn service_swing(spec: &mut Value) {
     spec["trafficSwing"] = json!({ "provider": "Service", "service": { "name": SERVICE } });
+    for (i, m) in spec["members"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        m["trafficAddress"] = json!(format!("192.0.2.{}", 10 + i));
+    }
 }
 
 /// Creates [`SERVICE`] without a selector: its endpoints are whatever slices name it.
@@ -108,7 +118,7 @@ async fn create_service(world: &PairWorld) -> Result<Api<Service>> {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": { "name": SERVICE },
-        "spec": { "ports": [{ "name": "https", "port": 443, "protocol": "TCP" }] },
+        "spec": { "ports": [{ "name": "web", "port": 443, "targetPort": TARGET_PORT, "protocol": "TCP" }] },
     }))?;
     services.create(&PostParams::default(), &service).await?;
     Ok(services)
@@ -150,8 +160,6 @@ fn assert_swung_before_installing(report: &Report, to: &str, from: &str) {
 }
 
 #[tokio::test]
-#[ignore = "baton-sim listens on 127.0.0.1 only, and the API server refuses loopback \
-            addresses in an EndpointSlice: needs a routable listen address in baton-sim"]
 async fn pair_service_swing_points_the_endpointslice_at_the_new_primary() -> Result<()> {
     let world = PairWorld::start("swing-service", external_swing, "24.1.0", service_swing).await?;
     let services = create_service(&world).await?;
@@ -221,13 +229,12 @@ async fn pair_service_swing_points_the_endpointslice_at_the_new_primary() -> Res
 
 #[tokio::test]
 async fn pair_service_swing_the_api_server_refuses_stalls_before_the_old_primary() -> Result<()> {
-    // `localhost` reaches the appliances (their certificate names it), but an EndpointSlice
-    // may not carry a one-label host name.
+    // A loopback traffic address is an IP address (the schema takes it), but the API server
+    // refuses it in an EndpointSlice.
     let world = PairWorld::start("swing-refused", external_swing, "24.1.0", |s| {
         service_swing(s);
         for m in s["members"].as_array_mut().into_iter().flatten() {
-            let endpoint = m["endpoint"].as_str().unwrap_or_default();
-            m["endpoint"] = json!(endpoint.replace("127.0.0.1", "localhost"));
+            m["trafficAddress"] = json!("127.0.0.2");
         }
     })
     .await?;
@@ -239,7 +246,7 @@ async fn pair_service_swing_the_api_server_refuses_stalls_before_the_old_primary
     let (reason, message) = condition_text(&pair, types::STALLED).unwrap_or_default();
     assert_eq!(reason, reasons::INVALID_SPEC, "{message}");
     assert!(
-        message.contains(SERVICE) && message.contains("rs-b") && message.contains("localhost"),
+        message.contains(SERVICE) && message.contains("rs-b") && message.contains("127.0.0.2"),
         "{message}"
     );
     let failed: Vec<_> = pair
