@@ -64,6 +64,8 @@ pub struct Context {
     pub health: Health,
     /// Graceful shutdown: controllers stop on it, running reconciles are abandoned on it.
     pub shutdown: Shutdown,
+    /// What this process last wrote to each status (no idle writes, no needless reads).
+    pub status: crate::drive::write::StatusLedger,
 }
 
 impl std::fmt::Debug for Context {

@@ -22,6 +22,7 @@ use baton_crds::{AppliancePair, AtlasCluster};
 use baton_operator::admin::{self, Health};
 use baton_operator::appliance::Connector;
 use baton_operator::context::{Context, Timings};
+use baton_operator::drive::write::StatusLedger;
 use baton_operator::leader::{self, Elector, LeaseConfig};
 use baton_operator::members::MemberCache;
 use baton_operator::metrics::{self, Metrics};
@@ -87,6 +88,10 @@ struct Args {
     /// Largest accepted appliance clock error (R8).
     #[arg(long, env = "BATON_CLOCK_TOLERANCE", default_value = "2m", value_parser = duration)]
     clock_tolerance: Duration,
+    /// How often live readings alone (connected clients, last sync time) are written to the
+    /// status of a resource with nothing else changing.
+    #[arg(long, env = "BATON_STATUS_REFRESH", default_value = "1h", value_parser = duration)]
+    status_refresh: Duration,
     /// How long an upgraded appliance may take to pass verification.
     #[arg(long, env = "BATON_VERIFY_TIMEOUT", default_value = "30m", value_parser = duration)]
     verify_timeout: Duration,
@@ -203,6 +208,7 @@ async fn run(args: Args, tracing_on: bool) -> Result<(), Box<dyn std::error::Err
         metrics: metrics.clone(),
         health: health.clone(),
         shutdown: shutdown.clone(),
+        status: StatusLedger::new(args.status_refresh),
     });
 
     if !args.leader_elect {

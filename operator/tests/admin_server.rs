@@ -126,6 +126,7 @@ async fn readyz_turns_ready_only_after_the_watch_synced_and_metrics_follow_recon
         metrics: metrics.clone(),
         health: health.clone(),
         shutdown,
+        status: baton_operator::drive::write::StatusLedger::default(),
     });
     let http = reqwest::Client::new();
     let readyz = format!("{admin_url}/readyz");

@@ -36,9 +36,11 @@ pub async fn reconcile(object: Arc<AtlasCluster>, ctx: Arc<Context>) -> Result<A
     let namespace = object.namespace().unwrap_or_default();
     let name = object.name_any();
     let api: Api<AtlasCluster> = Api::namespaced(ctx.client.clone(), &namespace);
-    // A live read, not the cache (I8: never act on a stale step state).
-    let Some(cluster) = api.get_opt(&name).await? else {
+    // The cached object unless it may be older than our own last status write: acting on an
+    // older step state could repeat a step (I8). Then a live read.
+    let Some(cluster) = drive::fresh(&api, object.clone(), &ctx.status).await? else {
         ctx.members.forget(&namespace, &name);
+        ctx.status.forget(&drive::write::key(object.as_ref()));
         return Ok(Action::await_change());
     };
     let mut run = Run::new(&ctx, &api, &cluster);
@@ -391,7 +393,7 @@ impl Driven for Run<'_> {
     }
 
     async fn write(&mut self) -> Result<(), kube::Error> {
-        drive::write_status(self.api, self.cluster, &self.status).await
+        drive::write_status(self.api, self.cluster, &self.status, &self.ctx.status).await
     }
 
     async fn event(&self, type_: EventType, reason: &str, note: String) {

@@ -31,10 +31,11 @@ pub async fn reconcile(object: Arc<AppliancePair>, ctx: Arc<Context>) -> Result<
     let namespace = object.namespace().unwrap_or_default();
     let name = object.name_any();
     let api: Api<AppliancePair> = Api::namespaced(ctx.client.clone(), &namespace);
-    // A live read, not the cache: the cache may not show our own last status write yet, and
-    // acting on an older step state could repeat a step (I8).
-    let Some(pair) = api.get_opt(&name).await? else {
+    // The cached object unless it may be older than our own last status write: acting on an
+    // older step state could repeat a step (I8). Then a live read.
+    let Some(pair) = drive::fresh(&api, object.clone(), &ctx.status).await? else {
         ctx.members.forget(&namespace, &name);
+        ctx.status.forget(&drive::write::key(object.as_ref()));
         return Ok(Action::await_change());
     };
     let members = match connect(&ctx, &namespace, &name, &pair).await {
@@ -299,7 +300,7 @@ impl Driven for Run<'_> {
     }
 
     async fn write(&mut self) -> Result<(), kube::Error> {
-        drive::write_status(self.api, self.pair, &self.status).await
+        drive::write_status(self.api, self.pair, &self.status, &self.ctx.status).await
     }
 
     async fn event(&self, type_: EventType, reason: &str, note: String) {

@@ -1,0 +1,230 @@
+//! Status writes without hot loops. Appliances send no events, so every resource is observed
+//! on every requeue; writing after each observation would cost one API write per resource per
+//! idle requeue (12 an hour at the default 5 minutes) for nothing a reader needs. So a status
+//! that did not change is not written, and one whose only changes are live readings
+//! ([`LIVE_FIELDS`]: connected clients, last sync time) is written at most once per
+//! `refresh`. Anything else (a role, a version, health, a condition, the plan) is written at
+//! once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Fields that change without anything happening to the resource.
+pub const LIVE_FIELDS: &[&str] = &["connectedClients", "lastSyncTime"];
+
+/// How a new status differs from the one in the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    None,
+    /// Only [`LIVE_FIELDS`] differ.
+    Live,
+    Real,
+}
+
+/// A status reduced to what comparisons need: hashes of it whole and without live readings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    whole: u64,
+    settled: u64,
+}
+
+impl Digest {
+    /// The digest of a status's JSON.
+    pub fn of(status: &Value) -> Self {
+        Self {
+            whole: hash(status),
+            settled: hash(&without_live(status)),
+        }
+    }
+
+    /// How `next` differs from this.
+    pub fn change_to(&self, next: &Digest) -> Change {
+        if self.whole == next.whole {
+            Change::None
+        } else if self.settled == next.settled {
+            Change::Live
+        } else {
+            Change::Real
+        }
+    }
+}
+
+fn hash(value: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    // serde_json's maps are ordered, so equal values print equally.
+    value.to_string().hash(&mut h);
+    h.finish()
+}
+
+fn without_live(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !LIVE_FIELDS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), without_live(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_live).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The ledger's key of a resource: `Kind/namespace/name`.
+pub fn key<K: kube::Resource<DynamicType = ()>>(resource: &K) -> String {
+    let meta = resource.meta();
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        meta.namespace.as_deref().unwrap_or_default(),
+        meta.name.as_deref().unwrap_or_default()
+    )
+}
+
+/// What this process last wrote for a resource.
+#[derive(Debug, Clone)]
+struct Written {
+    /// The resourceVersion the write produced.
+    version: String,
+    digest: Digest,
+    at: Instant,
+}
+
+/// What this process wrote, per resource (a restart writes once more). The cluster's status
+/// is what counts: a record is used only while the resource read still has the
+/// resourceVersion our write produced (within one reconcile the resource read is older than
+/// our own writes; then the read's status is the base).
+#[derive(Debug)]
+pub struct StatusLedger {
+    refresh: Duration,
+    written: Mutex<HashMap<String, Written>>,
+}
+
+impl StatusLedger {
+    /// A ledger refreshing live readings at most once per `refresh`.
+    pub fn new(refresh: Duration) -> Self {
+        Self {
+            refresh,
+            written: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether to write `next` for the resource keyed `key`, read at `version` with
+    /// `current` as its status.
+    pub fn should_write(
+        &self,
+        key: &str,
+        version: Option<&str>,
+        current: Option<&Value>,
+        next: &Digest,
+    ) -> bool {
+        let record = self.lock().get(key).cloned();
+        let base = match (&record, current) {
+            (Some(r), _) if version == Some(r.version.as_str()) => r.digest,
+            (_, Some(current)) => Digest::of(current),
+            (_, None) => return true,
+        };
+        match base.change_to(next) {
+            Change::None => false,
+            Change::Real => true,
+            Change::Live => record.is_none_or(|r| r.at.elapsed() >= self.refresh),
+        }
+    }
+
+    /// Records a write that produced resourceVersion `version`.
+    pub fn written(&self, key: &str, version: Option<String>, digest: Digest) {
+        let mut map = self.lock();
+        match version {
+            Some(version) => {
+                map.insert(
+                    key.to_owned(),
+                    Written {
+                        version,
+                        digest,
+                        at: Instant::now(),
+                    },
+                );
+            }
+            None => {
+                map.remove(key);
+            }
+        }
+    }
+
+    /// The resourceVersion our last write of the resource produced. A cached object at that
+    /// version shows our own last write, so it can be acted on without a live read.
+    pub fn version(&self, key: &str) -> Option<String> {
+        self.lock().get(key).map(|r| r.version.clone())
+    }
+
+    /// Forgets a deleted resource.
+    pub fn forget(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Written>> {
+        self.written.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Default for StatusLedger {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(3600))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn status(clients: u32, version: &str) -> Value {
+        json!({ "phase": "UpToDate", "members": [
+            { "name": "rs-a", "version": version, "connectedClients": clients,
+              "lastSyncTime": format!("2026-11-24T05:0{clients}:00Z") } ] })
+    }
+
+    fn digest(clients: u32, version: &str) -> Digest {
+        Digest::of(&status(clients, version))
+    }
+
+    #[test]
+    fn only_live_readings_changing_is_a_live_change() {
+        let base = digest(1, "24.1.0");
+        assert_eq!(base.change_to(&digest(1, "24.1.0")), Change::None);
+        assert_eq!(base.change_to(&digest(3, "24.1.0")), Change::Live);
+        assert_eq!(base.change_to(&digest(3, "24.3.0")), Change::Real);
+    }
+
+    #[test]
+    fn live_changes_are_written_once_per_refresh_real_ones_at_once() {
+        let ledger = StatusLedger::new(Duration::from_secs(3600));
+        let (old, live, real) = (
+            status(1, "24.1.0"),
+            digest(3, "24.1.0"),
+            digest(3, "24.3.0"),
+        );
+        assert!(!ledger.should_write("a", Some("1"), Some(&old), &Digest::of(&old)));
+        assert!(
+            ledger.should_write("a", Some("1"), None, &live),
+            "no status yet"
+        );
+        assert!(
+            ledger.should_write("a", Some("1"), Some(&old), &live),
+            "never written yet"
+        );
+        ledger.written("a", Some("2".into()), live);
+        // Read back at our write's version: compared with what we wrote.
+        assert!(!ledger.should_write("a", Some("2"), Some(&old), &live));
+        assert!(!ledger.should_write("a", Some("2"), Some(&old), &digest(5, "24.1.0")));
+        assert!(ledger.should_write("a", Some("2"), Some(&old), &real));
+        // A read older than our write (same reconcile): its status is the base.
+        assert!(ledger.should_write("a", Some("1"), Some(&old), &real));
+        let eager = StatusLedger::new(Duration::ZERO);
+        eager.written("a", Some("2".into()), live);
+        assert!(eager.should_write("a", Some("2"), Some(&old), &digest(5, "24.1.0")));
+    }
+}
