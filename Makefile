@@ -32,6 +32,11 @@ e2e: controlplane ## end-to-end tests against a real kube-apiserver (KUBECONFIG 
 	$(CARGO) build -p baton-operator --bin baton-operator --locked
 	$(CARGO) test -p baton-e2e --locked -- --test-threads=4
 
+CHAOS_ARGS ?=
+chaos: controlplane ## seeded fault-injection trials (default 100) judged by the referee: target/chaos/report.json
+	$(CARGO) build -p baton-operator --bin baton-operator --locked
+	$(CARGO) run -p baton-e2e --bin baton-chaos --locked -- $(CHAOS_ARGS)
+
 controlplane: ## build kube-apiserver, etcd, kubectl and helm from Go modules (cached)
 	./e2e/controlplane/build.sh
 

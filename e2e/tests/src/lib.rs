@@ -6,6 +6,8 @@
 //! fleet, so they run in parallel without seeing each other.
 
 pub mod admin;
+pub mod apiproxy;
+pub mod chaos;
 pub mod cluster;
 pub mod crds;
 pub mod demo;

@@ -2,6 +2,7 @@
 //! control plane (see `baton_e2e::cluster`).
 
 mod api;
+mod apiproxy;
 mod atlas;
 mod chart;
 mod leader;
