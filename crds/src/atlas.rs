@@ -66,9 +66,11 @@ pub struct AtlasClusterSpec {
     /// How traffic nodes are taken out of rotation before their install.
     #[serde(default)]
     pub drain: DrainPolicy,
-    /// How many installs run at the same time.
+    /// How many installs run at the same time (masters and traffic nodes together). A node
+    /// out of rotation serves nobody, so a higher bound shortens the upgrade without adding
+    /// risk to the site; it is there for what the network and the masters can carry.
     #[serde(default = "default_max_concurrent_installs")]
-    #[x_kube(validation = Rule::new("self >= 1 && self <= 100").message("maxConcurrentInstalls must be between 1 and 100"))]
+    #[x_kube(validation = Rule::new("self >= 1 && self <= 1000").message("maxConcurrentInstalls must be between 1 and 1000"))]
     pub max_concurrent_installs: i32,
     /// How the site address moves to the new primary master.
     #[serde(default)]
