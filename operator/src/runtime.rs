@@ -133,6 +133,11 @@ pub async fn run<K, F, Fut>(
         .run(
             move |object, ctx| reconcile(name, object, ctx, reconcile_fn.clone()),
             |_object, error: &crate::pair::Error, _ctx| {
+                // A conflict only means our read was older than the cluster: read again soon.
+                if error.is_conflict() {
+                    tracing::debug!(error = %error, "status write conflicted; reading again");
+                    return Action::requeue(std::time::Duration::from_millis(200));
+                }
                 tracing::warn!(error = %error, category = error.category(), "reconcile failed; retrying");
                 Action::requeue(std::time::Duration::from_secs(5))
             },

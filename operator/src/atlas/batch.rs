@@ -16,6 +16,7 @@ use baton_crds::common::Member;
 use baton_crds::conditions::reasons;
 use baton_crds::status::StepAction;
 
+use super::ahead::{self, Progress, progress_in};
 use super::step::AtlasStep;
 use crate::appliance::{InstallRequest, InstallState};
 use crate::drive::actions::{self, InstallTarget};
@@ -223,33 +224,25 @@ async fn targets(s: &AtlasStep<'_>, n: usize) -> Result<Vec<Target>, Outcome> {
     Ok(out)
 }
 
-/// Where one target's install of the package stands.
-enum Progress {
-    Done,
-    /// With the install's id when the appliance answered.
-    Running(Option<String>),
-    NotStarted,
-    Failed(String),
-}
-
-/// Where the target's install of `package` stands, from its install history. On a retry
-/// (`retry`), the latest failure is the failed attempt's: the target counts as not started,
-/// and asking again with the retry's key starts a new install (or, after a restart, replays
-/// this attempt's own, whose state is checked then).
-async fn progress_of(t: &Target, package: &str, retry: bool) -> Progress {
+/// Where a target stands on the step's package and, when the batch works ahead, on the next
+/// step's: one read of its install history. Unreachable (rebooting after a base install):
+/// still running.
+async fn progress_of(
+    t: &Target,
+    package: &str,
+    retry: bool,
+    next: Option<(&str, bool)>,
+) -> (Progress, Option<Progress>) {
     match t.connected.appliance.installs().await {
-        Ok(list) => match list.iter().find(|i| i.package_id == package) {
-            Some(i) if i.state == InstallState::Succeeded => Progress::Done,
-            Some(i) if retry && i.state == InstallState::Failed => Progress::NotStarted,
-            Some(i) if i.state == InstallState::Failed => {
-                Progress::Failed(i.message.clone().unwrap_or_else(|| "no message".into()))
-            }
-            Some(i) => Progress::Running(Some(i.id.clone())),
-            None => Progress::NotStarted,
-        },
-        // Rebooting after a base install: unreachable, still running.
-        Err(e) if e.is_transient() => Progress::Running(None),
-        Err(e) => Progress::Failed(format!("failed to read its installs: {e}")),
+        Ok(list) => (
+            progress_in(&list, package, retry),
+            next.map(|(p, retry)| progress_in(&list, p, retry)),
+        ),
+        Err(e) if e.is_transient() => (Progress::Running(None), None),
+        Err(e) => (
+            Progress::Failed(format!("failed to read its installs: {e}")),
+            None,
+        ),
     }
 }
 
@@ -279,15 +272,20 @@ async fn install_batch(s: &AtlasStep<'_>, n: usize, cut: &mut u64) -> Outcome {
         Ok(t) => t,
         Err(o) => return o,
     };
+    let next = ahead::next_install(s.plan, s.step);
+    let next_package = next.and_then(|n| n.package.as_deref());
+    let next_lookup = next_package.zip(next.map(|n| n.attempt > 0));
     // Futures built up front: a closure inside the stream would not be Send-provable here.
     let lookups: Vec<_> = targets
         .iter()
-        .map(|t| progress_of(t, package, s.step.attempt > 0))
+        .map(|t| progress_of(t, package, s.step.attempt > 0, next_lookup))
         .collect();
-    let progress: Vec<Progress> = futures::stream::iter(lookups)
+    let (progress, ahead): (Vec<Progress>, Vec<Option<Progress>>) = futures::stream::iter(lookups)
         .buffered(FAN_OUT)
-        .collect()
-        .await;
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .unzip();
     let call = |name| s.call(name);
     let key_of = |t: &Target| actions::install_key(s.upgrade_id, s.step, Some(&t.connected.name));
     let target_of = |key| InstallTarget {
@@ -312,12 +310,14 @@ async fn install_batch(s: &AtlasStep<'_>, n: usize, cut: &mut u64) -> Outcome {
         .count();
     let mut running = progress
         .iter()
+        .chain(ahead.iter().flatten())
         .filter(|p| matches!(p, Progress::Running(_)))
         .count();
     // Installs to follow by long poll: those running, and those this pass starts.
     let mut following: Vec<(&Target, String)> = targets
         .iter()
         .zip(&progress)
+        .chain(targets.iter().zip(ahead.iter().flatten()))
         .filter_map(|(t, p)| match p {
             Progress::Running(Some(id)) => Some((t, id.clone())),
             _ => None,
@@ -361,6 +361,22 @@ async fn install_batch(s: &AtlasStep<'_>, n: usize, cut: &mut u64) -> Outcome {
             }
         }
     }
+    if let Some(next) = next {
+        let worked = work_ahead(
+            s,
+            next,
+            &targets,
+            (&progress, &ahead),
+            &mut running,
+            limit,
+            proceed,
+        )
+        .await;
+        match worked {
+            Ok(started) => following.extend(started),
+            Err(outcome) => return outcome,
+        }
+    }
     if done == targets.len() {
         return Outcome::Done(format!(
             "{package} installed on the {} targets of batch {n}",
@@ -387,6 +403,66 @@ async fn install_batch(s: &AtlasStep<'_>, n: usize, cut: &mut u64) -> Outcome {
         message,
         after: after.unwrap_or_else(|| s.ctx.timings.busy.min(Duration::from_secs(2))),
     }
+}
+
+/// Starts the next step's package on the targets done with this one ([`ahead`]), within the
+/// concurrency limit; the installs started, to follow. A failure of an install started
+/// ahead stops this step (nothing more starts anywhere), except on a retry of this step,
+/// where the next step reports it itself (with its own retry).
+async fn work_ahead<'t>(
+    s: &AtlasStep<'_>,
+    next: &baton_crds::status::PlanStep,
+    targets: &'t [Target],
+    (progress, ahead): (&[Progress], &[Option<Progress>]),
+    running: &mut usize,
+    limit: usize,
+    proceed: bool,
+) -> Result<Vec<(&'t Target, String)>, Outcome> {
+    let package = next.package.as_deref().unwrap_or_default();
+    let failed = targets.iter().zip(ahead).find_map(|(t, p)| match p {
+        Some(Progress::Failed(m)) => Some((t, m)),
+        _ => None,
+    });
+    if let Some((t, message)) = failed {
+        if s.step.attempt > 0 {
+            return Ok(Vec::new());
+        }
+        let key = actions::install_key(s.upgrade_id, next, Some(&t.connected.name));
+        let target = InstallTarget {
+            package,
+            base: next.base_software,
+            key: &key,
+            reference: None,
+            allow_connected_clients: false,
+        };
+        return Err(actions::failed(s.call(&t.connected.name), target, message));
+    }
+    let mut started = Vec::new();
+    for ((t, now), p) in targets.iter().zip(progress).zip(ahead) {
+        if *running >= limit {
+            break;
+        }
+        // In order (R2): only once this step's package is installed there.
+        if *now != Progress::Done
+            || p.as_ref() != Some(&Progress::NotStarted)
+            || (t.clients > 0 && !proceed)
+        {
+            continue;
+        }
+        let key = actions::install_key(s.upgrade_id, next, Some(&t.connected.name));
+        let request = InstallRequest {
+            package_id: package.to_owned(),
+            allow_connected_clients: false,
+        };
+        // Anything but a start is left to the next step, which handles it in full.
+        if let Ok(i) = t.connected.appliance.start_install(&request, &key).await
+            && i.state != InstallState::Failed
+        {
+            *running += 1;
+            started.push((t, i.id));
+        }
+    }
+    Ok(started)
 }
 
 /// Long-polls the installs followed until the first one finishes (or the poll ends): the

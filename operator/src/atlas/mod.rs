@@ -2,6 +2,7 @@
 //! (procedures.md sections 4 and 5), on the same planner, driver, gates and resume logic as
 //! the pair controller.
 
+pub mod ahead;
 pub mod batch;
 pub mod observe;
 pub mod reconcile;

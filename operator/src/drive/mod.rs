@@ -210,8 +210,16 @@ where
     ) {
         return Ok(());
     }
-    let patch =
-        serde_json::json!({ "apiVersion": "baton.dev/v1alpha1", "kind": K::KIND, "status": next });
+    let read = meta.resource_version.as_deref();
+    // Optimistic concurrency: a write decided on a read older than the cluster fails (409)
+    // and the reconcile starts over from a fresh read.
+    let expected = ledger.expected_version(&key, read);
+    let patch = serde_json::json!({
+        "apiVersion": "baton.dev/v1alpha1",
+        "kind": K::KIND,
+        "metadata": { "resourceVersion": expected },
+        "status": next,
+    });
     let params = kube::api::PatchParams::apply(crate::context::FIELD_MANAGER).force();
     let name = kube::ResourceExt::name_any(resource);
     let written = api
@@ -219,6 +227,7 @@ where
         .await?;
     ledger.written(
         &key,
+        read,
         kube::Resource::meta(&written).resource_version.clone(),
         digest,
     );
@@ -356,6 +365,9 @@ pub async fn drive<D: Driven>(d: &mut D, upgrade: &mut UpgradeStatus) -> Result<
         .and_then(|i| upgrade.plan[i].finished_at.as_ref())
         .map(from_k8s);
     let current = upgrade.plan[index].clone();
+    // The step may read the whole plan from status (a batch's install looks at its drain and
+    // at the next install); status holds a copy, as after every write.
+    *d.status().upgrade_mut() = Some(upgrade.clone());
     // The step's span carries the upgrade id and step onto every appliance call under it.
     let span = crate::telemetry::step_span(
         d.kind(),

@@ -89,6 +89,9 @@ pub fn key<K: kube::Resource<DynamicType = ()>>(resource: &K) -> String {
 struct Written {
     /// The resourceVersion the write produced.
     version: String,
+    /// The resourceVersion of the read the chain of writes started from (one reconcile
+    /// writes several times, each on top of the last).
+    since: String,
     digest: Digest,
     at: Instant,
 }
@@ -134,15 +137,32 @@ impl StatusLedger {
         }
     }
 
-    /// Records a write that produced resourceVersion `version`.
-    pub fn written(&self, key: &str, version: Option<String>, digest: Digest) {
+    /// The resourceVersion a write must find in the cluster (optimistic concurrency): the
+    /// one our previous write produced when it was made on top of this same read, else the
+    /// read's own. A read older than the cluster (a stale cache, a lagging server) then makes
+    /// the write fail with 409 instead of overwriting newer status with decisions taken on
+    /// old data.
+    pub fn expected_version(&self, key: &str, read: Option<&str>) -> Option<String> {
+        match self.lock().get(key) {
+            Some(r) if Some(r.since.as_str()) == read => Some(r.version.clone()),
+            _ => read.map(str::to_owned),
+        }
+    }
+
+    /// Records a write, made on top of the read at `read`, that produced `version`.
+    pub fn written(&self, key: &str, read: Option<&str>, version: Option<String>, digest: Digest) {
         let mut map = self.lock();
+        let since = match map.get(key) {
+            Some(r) if Some(r.since.as_str()) == read => r.since.clone(),
+            _ => read.unwrap_or_default().to_owned(),
+        };
         match version {
             Some(version) => {
                 map.insert(
                     key.to_owned(),
                     Written {
                         version,
+                        since,
                         digest,
                         at: Instant::now(),
                     },
@@ -178,6 +198,36 @@ impl Default for StatusLedger {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn writes_of_one_reconcile_chain_and_a_new_read_starts_over() {
+        let ledger = StatusLedger::default();
+        let d = Digest::of(&serde_json::json!({}));
+        assert_eq!(
+            ledger.expected_version("a", Some("10")).as_deref(),
+            Some("10")
+        );
+        ledger.written("a", Some("10"), Some("11".into()), d);
+        // Same reconcile (same read): on top of our own write.
+        assert_eq!(
+            ledger.expected_version("a", Some("10")).as_deref(),
+            Some("11")
+        );
+        ledger.written("a", Some("10"), Some("12".into()), d);
+        assert_eq!(
+            ledger.expected_version("a", Some("10")).as_deref(),
+            Some("12")
+        );
+        // A new read: its own version, whatever it is (an older one then conflicts).
+        assert_eq!(
+            ledger.expected_version("a", Some("12")).as_deref(),
+            Some("12")
+        );
+        assert_eq!(
+            ledger.expected_version("a", Some("7")).as_deref(),
+            Some("7")
+        );
+    }
+
     use super::*;
     use serde_json::json;
 
@@ -216,7 +266,7 @@ mod tests {
             ledger.should_write("a", Some("1"), Some(&old), &live),
             "never written yet"
         );
-        ledger.written("a", Some("2".into()), live);
+        ledger.written("a", Some("1"), Some("2".into()), live);
         // Read back at our write's version: compared with what we wrote.
         assert!(!ledger.should_write("a", Some("2"), Some(&old), &live));
         assert!(!ledger.should_write("a", Some("2"), Some(&old), &digest(5, "24.1.0")));
@@ -224,7 +274,7 @@ mod tests {
         // A read older than our write (same reconcile): its status is the base.
         assert!(ledger.should_write("a", Some("1"), Some(&old), &real));
         let eager = StatusLedger::new(Duration::ZERO);
-        eager.written("a", Some("2".into()), live);
+        eager.written("a", Some("1"), Some("2".into()), live);
         assert!(eager.should_write("a", Some("2"), Some(&old), &digest(5, "24.1.0")));
     }
 }

@@ -32,6 +32,11 @@ impl Error {
             Self::Kube(_) => "kube",
         }
     }
+
+    /// Whether the API server refused a write made on an older resourceVersion (409).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Kube(kube::Error::Api(e)) if e.code == 409)
+    }
 }
 
 /// The controller's name in metrics (`controller` label), as controller-runtime names them.
