@@ -165,6 +165,16 @@ fail() {
 	exit 1
 }
 
+# alive NAME: the process started as NAME still runs. Not pid_of: right after the start its
+# pid may still be the forked shell or setsid, not yet the server it execs (seen on a busy
+# machine: "etcd exited during start-up" with etcd running).
+alive() {
+	local pid stat
+	pid=$(<"$STATE/$1.pid")
+	stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+	[[ $stat == "$pid ("*") "[!Z]* ]]
+}
+
 # start NAME LOG CMD...: run CMD detached (own session, stdin closed, output to LOG) so it
 # outlives this script and a caller's process-group signals; record its pid.
 start() {
@@ -191,7 +201,7 @@ start etcd "$STATE/etcd.log" "$BIN/etcd" \
 
 deadline=$((SECONDS + 30))
 until curl -fsS "$ETCD_URL/health" 2>/dev/null | grep -q '"health":"true"'; do
-	pid_of etcd etcd >/dev/null || fail "etcd exited during start-up" "$STATE/etcd.log"
+	alive etcd || fail "etcd exited during start-up" "$STATE/etcd.log"
 	((SECONDS < deadline)) || fail "etcd not healthy after 30s" "$STATE/etcd.log"
 	sleep 0.3
 done
@@ -250,7 +260,7 @@ umask 022
 deadline=$((SECONDS + TIMEOUT))
 until curl -fsS --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
 	"$APISERVER_URL/readyz" >/dev/null 2>&1; do
-	pid_of apiserver kube-apiserver >/dev/null || fail "kube-apiserver exited during start-up" "$STATE/apiserver.log"
+	alive apiserver || fail "kube-apiserver exited during start-up" "$STATE/apiserver.log"
 	pid_of etcd etcd >/dev/null || fail "etcd exited while kube-apiserver was starting" "$STATE/etcd.log"
 	((SECONDS < deadline)) || fail "kube-apiserver not ready after ${TIMEOUT}s" "$STATE/apiserver.log"
 	sleep 0.5
