@@ -175,9 +175,15 @@ fn the_drain_fraction_is_in_zero_to_one_half() -> TestResult {
 #[test]
 fn max_concurrent_installs_is_bounded() -> TestResult {
     let messages = atlas_with(|o| o["spec"]["maxConcurrentInstalls"] = json!(0))?;
-    assert_rejected_with(&messages, "maxConcurrentInstalls must be between 1 and 1000");
+    assert_rejected_with(
+        &messages,
+        "maxConcurrentInstalls must be between 1 and 1000",
+    );
     let messages = atlas_with(|o| o["spec"]["maxConcurrentInstalls"] = json!(1001))?;
-    assert_rejected_with(&messages, "maxConcurrentInstalls must be between 1 and 1000");
+    assert_rejected_with(
+        &messages,
+        "maxConcurrentInstalls must be between 1 and 1000",
+    );
     assert_eq!(
         atlas_with(|o| o["spec"]["maxConcurrentInstalls"] = json!(500))?,
         Vec::<String>::new()
