@@ -54,6 +54,14 @@ pub enum Fault {
     StaleReads { after_ms: u64, reads: u64 },
     /// The next data sync run by the appliance fails (once).
     SyncFailsOnce { appliance: String, after_ms: u64 },
+    /// The appliance's next install (of base software, or of the product) fails: the
+    /// upgrade must stop, say so, and go on only after a person clears it and approves a
+    /// retry (R6).
+    InstallFails {
+        appliance: String,
+        after_ms: u64,
+        base: bool,
+    },
 }
 
 impl Fault {
@@ -68,7 +76,8 @@ impl Fault {
             | Fault::ServerErrors { after_ms, .. }
             | Fault::Conflicts { after_ms, .. }
             | Fault::StaleReads { after_ms, .. }
-            | Fault::SyncFailsOnce { after_ms, .. } => *after_ms,
+            | Fault::SyncFailsOnce { after_ms, .. }
+            | Fault::InstallFails { after_ms, .. } => *after_ms,
         }
     }
 }
@@ -124,7 +133,7 @@ pub fn plan(seed: u64, window_ms: u64) -> TrialPlan {
 fn fault(rng: &mut ChaCha8Rng, appliances: &[&str], window_ms: u64) -> Fault {
     let after_ms = rng.random_range(0..window_ms);
     let appliance = (*appliances.choose(rng).unwrap_or(&"rs-a")).to_owned();
-    match rng.random_range(0..9) {
+    match rng.random_range(0..10) {
         0 => Fault::KillOperator { after_ms },
         1 => Fault::KillDuringStatusWrite { after_ms },
         2 => Fault::KillLeader { after_ms },
@@ -152,9 +161,14 @@ fn fault(rng: &mut ChaCha8Rng, appliances: &[&str], window_ms: u64) -> Fault {
             after_ms,
             reads: rng.random_range(1..4),
         },
-        _ => Fault::SyncFailsOnce {
+        8 => Fault::SyncFailsOnce {
             appliance,
             after_ms,
+        },
+        _ => Fault::InstallFails {
+            appliance,
+            after_ms,
+            base: rng.random_bool(0.5),
         },
     }
 }
@@ -205,7 +219,7 @@ mod tests {
                     .to_owned()
             })
             .collect();
-        assert_eq!(kinds.len(), 9, "{kinds:?}");
+        assert_eq!(kinds.len(), 10, "{kinds:?}");
         for s in [Subject::PairAsync, Subject::PairSync, Subject::Atlas] {
             assert!(plans.iter().any(|p| p.subject == s), "{s:?} never drawn");
         }

@@ -52,6 +52,10 @@ impl TrialResult {
     }
 }
 
+/// The appliance's message for an injected install failure, which a Stalled message must
+/// carry.
+const INSTALL_FAILURE: &str = "injected: not enough disk space";
+
 fn deadline(subject: Subject) -> Duration {
     match subject {
         Subject::Atlas => Duration::from_secs(420),
@@ -236,6 +240,17 @@ async fn strike(stage: &mut Stage, fault: &Fault) -> Result<bool> {
         Fault::SyncFailsOnce { appliance, .. } => stage.fleet.inject(Sim::FailNextSync {
             appliance: appliance.clone(),
         })?,
+        Fault::InstallFails {
+            appliance, base, ..
+        } => stage.fleet.inject(Sim::FailNextInstall {
+            appliance: appliance.clone(),
+            package_kind: Some(if *base {
+                baton_sim::PackageKind::Base
+            } else {
+                baton_sim::PackageKind::Product
+            }),
+            message: Some(INSTALL_FAILURE.to_owned()),
+        })?,
     }
     Ok(true)
 }
@@ -251,13 +266,15 @@ fn truthful(message: &str, faults: &[Fault]) -> bool {
                 &["unreachable", "timed out", "connect"]
             }
             Fault::ServerErrors { .. } => &["503", "server error", "unavailable"],
+            Fault::InstallFails { .. } => &[INSTALL_FAILURE],
             _ => &[],
         };
         let appliance = match f {
             Fault::Unreachable { appliance, .. }
             | Fault::Slow { appliance, .. }
             | Fault::ServerErrors { appliance, .. }
-            | Fault::SyncFailsOnce { appliance, .. } => Some(appliance.as_str()),
+            | Fault::SyncFailsOnce { appliance, .. }
+            | Fault::InstallFails { appliance, .. } => Some(appliance.as_str()),
             _ => None,
         };
         words.iter().any(|w| message.contains(w)) || appliance.is_some_and(|a| message.contains(a))
@@ -286,9 +303,21 @@ fn judge(report: &Report, result: &mut TrialResult) {
         .map(|v| format!("{}: {}", v.invariant, v.message))
         .collect();
     result.duplicate_requests = report.duplicate_requests;
+    // An install a fault made fail is started again by the retry a person approved: that
+    // second start is the procedure, not a repeat.
+    let failed_on: Vec<&str> = result
+        .plan
+        .faults
+        .iter()
+        .filter_map(|f| match f {
+            Fault::InstallFails { appliance, .. } => Some(appliance.as_str()),
+            _ => None,
+        })
+        .collect();
     result.repeated_installs = report
         .installs
         .iter()
+        .filter(|i| !failed_on.contains(&i.appliance.as_str()))
         .map(|i| i.starts.saturating_sub(1))
         .sum();
 }
