@@ -55,10 +55,20 @@ async fn main() -> Result<ExitCode> {
         },
         config.parallel
     );
-    let results = if replay.is_empty() {
-        chaos::run(&config).await
-    } else {
-        chaos::run_seeds(&replay, &config).await
+    let run = async {
+        if replay.is_empty() {
+            chaos::run(&config).await
+        } else {
+            chaos::run_seeds(&replay, &config).await
+        }
+    };
+    // Interrupted: dropping the trials kills their operators (kill_on_drop); exiting without
+    // that would leave them running against a control plane that is gone.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let results = tokio::select! {
+        results = run => results,
+        _ = tokio::signal::ctrl_c() => return Ok(ExitCode::from(130)),
+        _ = terminate.recv() => return Ok(ExitCode::from(143)),
     };
     let report = chaos::report(config.seed, results);
     let path = baton_e2e::repo_root().join("target/chaos/report.json");
