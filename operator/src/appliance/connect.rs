@@ -40,6 +40,26 @@ pub struct Connector {
     tokens: TokenCache,
     limits: RateLimits,
     retry: RetryPolicy,
+    https: HttpsClients,
+}
+
+/// One HTTPS client per distinct CA (by the sha256 of its PEM), shared by every member that
+/// trusts it. A CA no longer used keeps its client: there are few CAs in a fleet.
+#[derive(Debug, Clone, Default)]
+struct HttpsClients(Arc<std::sync::Mutex<std::collections::HashMap<[u8; 32], reqwest::Client>>>);
+
+impl HttpsClients {
+    fn for_ca(&self, ca_pem: &[u8]) -> Result<reqwest::Client> {
+        use sha2::Digest;
+        let key: [u8; 32] = sha2::Sha256::digest(ca_pem).into();
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = map.get(&key) {
+            return Ok(client.clone());
+        }
+        let client = super::transport::client_for(ca_pem)?;
+        map.insert(key, client.clone());
+        Ok(client)
+    }
 }
 
 impl Connector {
@@ -54,12 +74,16 @@ impl Connector {
             tokens: TokenCache::new(),
             limits: RateLimits::new(limit, backoff),
             retry,
+            https: HttpsClients::default(),
         }
     }
 
     /// Builds the client for one member. No network traffic happens until the first call.
     pub fn connect(&self, member: Member<'_>) -> Result<ProductionAppliance> {
-        let transport = HttpsTransport::new(member.endpoint, member.ca_pem)?;
+        // The endpoint first: a plain-http one is a configuration error whatever the CA.
+        super::transport::require_https(&member.endpoint)?;
+        let client = self.https.for_ca(member.ca_pem)?;
+        let transport = HttpsTransport::with_client(member.endpoint, client)?;
         let endpoint = transport.endpoint().as_str().to_owned();
         let client_id = member.credentials.client_id.clone();
         let limiter = self.limits.for_account(&endpoint, &client_id);

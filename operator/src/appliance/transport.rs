@@ -57,26 +57,14 @@ impl HttpsTransport {
     /// Builds the client for `endpoint` (e.g. `https://rs-a.example.com`), trusting only the
     /// CA certificates in `ca_pem`.
     pub fn new(endpoint: Url, ca_pem: &[u8]) -> Result<Self> {
-        if endpoint.scheme() != "https" {
-            return Err(Error::Config {
-                detail: format!("endpoint {endpoint} is not https"),
-            });
-        }
-        let tls = tls_config(ca_pem)?;
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .https_only(true)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            // The vendor asks clients to close the connection after each call.
-            .pool_max_idle_per_host(0)
-            // A redirect would carry the bearer token somewhere baton did not choose.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .build()
-            .map_err(|e| Error::Config {
-                detail: format!("failed to build the HTTPS client: {e}"),
-            })?;
+        require_https(&endpoint)?;
+        Self::with_client(endpoint, client_for(ca_pem)?)
+    }
+
+    /// A transport for `endpoint` over `client` (from [`client_for`], possibly shared by
+    /// every member trusting the same CA).
+    pub fn with_client(endpoint: Url, client: reqwest::Client) -> Result<Self> {
+        require_https(&endpoint)?;
         Ok(Self { client, endpoint })
     }
 
@@ -110,6 +98,37 @@ impl HttpsTransport {
     fn classify(&self, error: reqwest::Error) -> Error {
         classify(self.endpoint.as_str(), error)
     }
+}
+
+/// Refuses anything but an https endpoint.
+pub(crate) fn require_https(endpoint: &Url) -> Result<()> {
+    if endpoint.scheme() != "https" {
+        return Err(Error::Config {
+            detail: format!("endpoint {endpoint} is not https"),
+        });
+    }
+    Ok(())
+}
+
+/// An HTTPS client trusting only the CA certificates in `ca_pem`. It holds no per-host state
+/// (connections are closed after each call), so members trusting the same CA can share one:
+/// with thousands of members, one client each was most of the operator's memory.
+pub fn client_for(ca_pem: &[u8]) -> Result<reqwest::Client> {
+    let tls = tls_config(ca_pem)?;
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
+        .https_only(true)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        // The vendor asks clients to close the connection after each call.
+        .pool_max_idle_per_host(0)
+        // A redirect would carry the bearer token somewhere baton did not choose.
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .map_err(|e| Error::Config {
+            detail: format!("failed to build the HTTPS client: {e}"),
+        })
 }
 
 /// The rustls client configuration: ring, safe protocol versions, only the member's CA.
