@@ -12,6 +12,8 @@ pub mod status;
 pub mod summary;
 pub mod write;
 
+pub use write::{fresh, write_status};
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -176,81 +178,6 @@ pub async fn reconcile<D: Driven>(d: &mut D) -> Result<Action, kube::Error> {
         }
     }
     Ok(Action::requeue(Duration::ZERO))
-}
-
-/// The one way status is written: server-side apply of the whole status on `/status`, with
-/// the operator's field manager; skipped when nothing a reader needs changed
-/// ([`write::StatusLedger`]).
-pub async fn write_status<K>(
-    api: &kube::Api<K>,
-    resource: &K,
-    status: &impl serde::Serialize,
-    ledger: &write::StatusLedger,
-) -> Result<(), kube::Error>
-where
-    K: status::UpgradeResource
-        + kube::Resource<DynamicType = ()>
-        + Clone
-        + std::fmt::Debug
-        + serde::de::DeserializeOwned
-        + serde::Serialize,
-{
-    let next = serde_json::to_value(status).map_err(kube::Error::SerdeError)?;
-    let current = serde_json::to_value(resource)
-        .ok()
-        .and_then(|mut r| r.get_mut("status").map(serde_json::Value::take));
-    let meta = kube::Resource::meta(resource);
-    let key = write::key(resource);
-    let digest = write::Digest::of(&next);
-    if !ledger.should_write(
-        &key,
-        meta.resource_version.as_deref(),
-        current.as_ref(),
-        &digest,
-    ) {
-        return Ok(());
-    }
-    let read = meta.resource_version.as_deref();
-    // Optimistic concurrency: a write decided on a read older than the cluster fails (409)
-    // and the reconcile starts over from a fresh read.
-    let expected = ledger.expected_version(&key, read);
-    let patch = serde_json::json!({
-        "apiVersion": "baton.dev/v1alpha1",
-        "kind": K::KIND,
-        "metadata": { "resourceVersion": expected },
-        "status": next,
-    });
-    let params = kube::api::PatchParams::apply(crate::context::FIELD_MANAGER).force();
-    let name = kube::ResourceExt::name_any(resource);
-    let written = api
-        .patch_status(&name, &params, &kube::api::Patch::Apply(&patch))
-        .await?;
-    ledger.written(
-        &key,
-        read,
-        kube::Resource::meta(&written).resource_version.clone(),
-        digest,
-    );
-    Ok(())
-}
-
-/// The resource to reconcile: the cached object when it carries the resourceVersion of our
-/// own last status write (it shows that write, and the API server has nothing newer from us),
-/// else a live read; `None` once it is gone.
-pub async fn fresh<K>(
-    api: &kube::Api<K>,
-    cached: std::sync::Arc<K>,
-    ledger: &write::StatusLedger,
-) -> Result<Option<K>, kube::Error>
-where
-    K: kube::Resource<DynamicType = ()> + Clone + std::fmt::Debug + serde::de::DeserializeOwned,
-{
-    let ours = ledger.version(&write::key(cached.as_ref()));
-    if ours.is_some() && ours == cached.meta().resource_version {
-        return Ok(Some(std::sync::Arc::unwrap_or_clone(cached)));
-    }
-    api.get_opt(&kube::ResourceExt::name_any(cached.as_ref()))
-        .await
 }
 
 /// Writes the situation (phase, conditions) with the status.
