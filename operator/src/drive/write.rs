@@ -199,7 +199,7 @@ impl Default for StatusLedger {
 
 /// The one way status is written: server-side apply of the whole status on `/status`, with
 /// the operator's field manager; skipped when nothing a reader needs changed
-/// ([`write::StatusLedger`]).
+/// ([`StatusLedger`]).
 pub async fn write_status<K>(
     api: &kube::Api<K>,
     resource: &K,
