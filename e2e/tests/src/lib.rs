@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod apiproxy;
+pub mod bench;
 pub mod chaos;
 pub mod cluster;
 pub mod crds;
