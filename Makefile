@@ -40,7 +40,7 @@ chaos: controlplane ## seeded fault-injection trials (default 100) judged by the
 BENCH_ARGS ?=
 # Release builds, as the image ships: the operator's memory, CPU and reaction are figures here.
 # The bench finds the operator next to itself (target/release). BENCH_QUICK=1: a smoke run.
-bench: controlplane ## benchmark (about 20 min): upgrades vs floors, idle cost, reaction, API requests: target/bench/report.json
+bench: controlplane ## benchmark (about 16 min; BENCH_QUICK=1: 3): upgrades vs floors, idle cost, reaction, API requests: target/bench/report.json
 	$(CARGO) build --release -p baton-operator --bin baton-operator --locked
 	$(CARGO) build --release -p baton-e2e --bin baton-bench --locked
 	target/release/baton-bench $(BENCH_ARGS)

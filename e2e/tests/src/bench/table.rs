@@ -21,6 +21,7 @@ fn cell(v: &Value) -> String {
 pub fn markdown(report: &Value) -> String {
     let get = |k: &str| report.get(k).unwrap_or(&Value::Null);
     let machine = get("machine");
+    // Writing to a String cannot fail: the `writeln!` results are ignored.
     let mut md = String::new();
     let _ = writeln!(
         md,
