@@ -35,6 +35,22 @@ fn value(cm: &ConfigMap) -> Option<&str> {
     cm.data.as_ref()?.get("value").map(String::as_str)
 }
 
+/// A watch of the ConfigMaps through the proxy from `version`, once it has started.
+async fn open_watch(
+    through: &Api<ConfigMap>,
+    version: &str,
+) -> Result<
+    std::pin::Pin<Box<impl futures::Stream<Item = kube::Result<WatchEvent<ConfigMap>>> + use<>>>,
+> {
+    let watch = tokio::time::timeout(
+        WAIT,
+        through.watch(&WatchParams::default().timeout(120), version),
+    )
+    .await
+    .context("the watch through the proxy did not start")??;
+    Ok(Box::pin(watch))
+}
+
 fn merge_value(value: &str) -> Patch<serde_json::Value> {
     Patch::Merge(json!({ "data": { "value": value } }))
 }
@@ -67,13 +83,7 @@ async fn apiproxy_forwards_streams_watches_and_counts() -> Result<()> {
     // The watch is open before the change is made, and the change is made beside the proxy:
     // seeing it through the proxy means the response streams rather than being buffered.
     // A proxy that buffered would not even answer the watch's headers before it ended.
-    let watch = tokio::time::timeout(
-        WAIT,
-        through.watch(&WatchParams::default().timeout(120), &version),
-    )
-    .await
-    .context("the watch through the proxy did not start")??;
-    let mut watch = Box::pin(watch);
+    let mut watch = open_watch(&through, &version).await?;
     direct
         .patch("fwd", &PatchParams::default(), &merge_value("2"))
         .await?;
@@ -278,13 +288,7 @@ async fn apiproxy_watch_sees_events_as_they_happen() -> Result<()> {
         .metadata
         .resource_version
         .context("a list without resourceVersion")?;
-    let watch = tokio::time::timeout(
-        WAIT,
-        through.watch(&WatchParams::default().timeout(120), &version),
-    )
-    .await
-    .context("the watch through the proxy did not start")??;
-    let mut watch = Box::pin(watch);
+    let mut watch = open_watch(&through, &version).await?;
     for i in 0..3 {
         let name = format!("w{i}");
         direct
