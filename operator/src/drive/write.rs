@@ -122,14 +122,17 @@ impl StatusLedger {
         &self,
         key: &str,
         version: Option<&str>,
-        current: Option<&Value>,
+        current: impl FnOnce() -> Option<Value>,
         next: &Digest,
     ) -> bool {
         let record = self.lock().get(key).cloned();
-        let base = match (&record, current) {
-            (Some(r), _) if version == Some(r.version.as_str()) => r.digest,
-            (_, Some(current)) => Digest::of(current),
-            (_, None) => return true,
+        // The read's status is serialized only when our record does not already describe it.
+        let base = match &record {
+            Some(r) if version == Some(r.version.as_str()) => r.digest,
+            _ => match current() {
+                Some(current) => Digest::of(&current),
+                None => return true,
+            },
         };
         match base.change_to(next) {
             Change::None => false,
@@ -215,21 +218,17 @@ where
         + serde::Serialize,
 {
     let next = serde_json::to_value(status).map_err(kube::Error::SerdeError)?;
-    let current = serde_json::to_value(resource)
-        .ok()
-        .and_then(|mut r| r.get_mut("status").map(serde_json::Value::take));
-    let meta = kube::Resource::meta(resource);
+    let current = || {
+        serde_json::to_value(resource)
+            .ok()
+            .and_then(|mut r| r.get_mut("status").map(Value::take))
+    };
+    let read = kube::Resource::meta(resource).resource_version.as_deref();
     let key = key(resource);
     let digest = Digest::of(&next);
-    if !ledger.should_write(
-        &key,
-        meta.resource_version.as_deref(),
-        current.as_ref(),
-        &digest,
-    ) {
+    if !ledger.should_write(&key, read, current, &digest) {
         return Ok(());
     }
-    let read = meta.resource_version.as_deref();
     // Optimistic concurrency: a write decided on a read older than the cluster fails (409)
     // and the reconcile starts over from a fresh read.
     let expected = ledger.expected_version(&key, read);
@@ -333,24 +332,24 @@ mod tests {
             digest(3, "24.1.0"),
             digest(3, "24.3.0"),
         );
-        assert!(!ledger.should_write("a", Some("1"), Some(&old), &Digest::of(&old)));
+        assert!(!ledger.should_write("a", Some("1"), || Some(old.clone()), &Digest::of(&old)));
         assert!(
-            ledger.should_write("a", Some("1"), None, &live),
+            ledger.should_write("a", Some("1"), || None, &live),
             "no status yet"
         );
         assert!(
-            ledger.should_write("a", Some("1"), Some(&old), &live),
+            ledger.should_write("a", Some("1"), || Some(old.clone()), &live),
             "never written yet"
         );
         ledger.written("a", Some("1"), Some("2".into()), live);
         // Read back at our write's version: compared with what we wrote.
-        assert!(!ledger.should_write("a", Some("2"), Some(&old), &live));
-        assert!(!ledger.should_write("a", Some("2"), Some(&old), &digest(5, "24.1.0")));
-        assert!(ledger.should_write("a", Some("2"), Some(&old), &real));
+        assert!(!ledger.should_write("a", Some("2"), || Some(old.clone()), &live));
+        assert!(!ledger.should_write("a", Some("2"), || Some(old.clone()), &digest(5, "24.1.0")));
+        assert!(ledger.should_write("a", Some("2"), || Some(old.clone()), &real));
         // A read older than our write (same reconcile): its status is the base.
-        assert!(ledger.should_write("a", Some("1"), Some(&old), &real));
+        assert!(ledger.should_write("a", Some("1"), || Some(old.clone()), &real));
         let eager = StatusLedger::new(Duration::ZERO);
         eager.written("a", Some("1"), Some("2".into()), live);
-        assert!(eager.should_write("a", Some("2"), Some(&old), &digest(5, "24.1.0")));
+        assert!(eager.should_write("a", Some("2"), || Some(old.clone()), &digest(5, "24.1.0")));
     }
 }
