@@ -476,26 +476,16 @@ async fn promote(s: &AtlasStep<'_>) -> Outcome {
             format!("failed to disable backup operations on {}: {e}", new.name),
         );
     }
-    let namespace = s.namespace();
-    // A confirmation holds for its round only (each round swings to the other master).
-    let (confirmation, confirmed) =
-        crate::swing::confirmation(s.cluster, s.upgrade_id, s.step.round);
-    let resource = format!(
-        "atlas {}",
-        s.cluster.metadata.name.as_deref().unwrap_or_default()
-    );
-    crate::swing::swing(crate::swing::SwingInput {
-        client: &s.ctx.client,
-        namespace: &namespace,
-        spec: &s.cluster.spec.traffic_swing,
-        from: (old, old_seen),
-        to: (new, new_seen),
-        confirmed,
-        resource: &resource,
-        upgrade_id: &confirmation,
-        busy: s.ctx.timings.busy,
-        gated: s.ctx.timings.gated,
-    })
+    crate::swing::swing_resource(
+        s.ctx,
+        s.cluster,
+        "atlas",
+        &s.cluster.spec.traffic_swing,
+        s.upgrade_id,
+        s.step.round,
+        (old, old_seen),
+        (new, new_seen),
+    )
     .await
 }
 

@@ -228,27 +228,16 @@ async fn swing_traffic(input: &StepInput<'_>) -> Outcome {
         Ok(s) => s,
         Err(o) => return o,
     };
-    let namespace = input.namespace();
-    let resource = format!(
-        "apair {}",
-        input.pair.metadata.name.as_deref().unwrap_or_default()
-    );
-    // Each round's swing moves the site to the other member: a confirmation holds for its
-    // round only, or the first round's would wave the second through with DNS unmoved.
-    let (confirmation, confirmed) =
-        swing::confirmation(input.pair, input.upgrade_id, input.step.round);
-    swing::swing(swing::SwingInput {
-        client: &input.ctx.client,
-        namespace: &namespace,
-        spec: &input.pair.spec.traffic_swing,
-        from: (from, from_seen),
-        to: (to, to_seen),
-        confirmed,
-        resource: &resource,
-        upgrade_id: &confirmation,
-        busy: input.ctx.timings.busy,
-        gated: input.ctx.timings.gated,
-    })
+    swing::swing_resource(
+        input.ctx,
+        input.pair,
+        "apair",
+        &input.pair.spec.traffic_swing,
+        input.upgrade_id,
+        input.step.round,
+        (from, from_seen),
+        (to, to_seen),
+    )
     .await
 }
 

@@ -58,6 +58,44 @@ pub fn confirmation(
     (id, given)
 }
 
+/// Moves `resource`'s site (its `spec.trafficSwing`) from `from` to `to` in round `round` of
+/// upgrade `upgrade_id`. `short_name` is how `kubectl` names the kind (`apair`, `atlas`), for
+/// the message asking a person to confirm a manual swing.
+#[allow(clippy::too_many_arguments)]
+pub async fn swing_resource<R>(
+    ctx: &crate::context::Context,
+    resource: &R,
+    short_name: &str,
+    spec: &baton_crds::common::TrafficSwing,
+    upgrade_id: &str,
+    round: i32,
+    from: (&Connected, &Seen),
+    to: (&Connected, &Seen),
+) -> crate::drive::Outcome
+where
+    R: crate::drive::status::UpgradeResource + kube::Resource<DynamicType = ()>,
+{
+    let meta = resource.meta();
+    let namespace = meta.namespace.clone().unwrap_or_default();
+    let label = format!("{short_name} {}", meta.name.as_deref().unwrap_or_default());
+    // Each round's swing moves the site to the other member: a confirmation holds for its
+    // round only, or the first round's would wave the second through with DNS unmoved.
+    let (confirmation, confirmed) = confirmation(resource, upgrade_id, round);
+    swing(SwingInput {
+        client: &ctx.client,
+        namespace: &namespace,
+        spec,
+        from,
+        to,
+        confirmed,
+        resource: &label,
+        upgrade_id: &confirmation,
+        busy: ctx.timings.busy,
+        gated: ctx.timings.gated,
+    })
+    .await
+}
+
 /// What a swing needs to know.
 pub struct SwingInput<'a> {
     pub client: &'a kube::Client,
