@@ -58,9 +58,7 @@ pub async fn run() -> Result<bool> {
     ));
 
     let _operator = Operator::start(&cluster, &namespace.name, "demo", &[])?;
-    say(
-        "operator started; the Atlas controller is not built yet (issue 5): the AtlasCluster stays Pending and the demo does not wait for it",
-    );
+    say("operator started; waiting until the pair and the Atlas cluster are both Ready");
     let pairs: Api<AppliancePair> = Api::namespaced(client.clone(), &namespace.name);
     let clusters: Api<AtlasCluster> = Api::namespaced(client.clone(), &namespace.name);
     let mut table = LiveTable::new();
