@@ -1,5 +1,5 @@
-//! `make bench`: the figures of issue 7, measured against a real kube-apiserver, the simulated
-//! fleet and its referee, and the operator binary (release build), into
+//! `make bench`: baton's performance figures, measured against a real kube-apiserver, the
+//! simulated fleet and its referee, and the operator binary (release build), into
 //! `target/bench/report.json`, with a line per figure and a table of the targets.
 //! `docs/src/operations/bench.md` says what each figure means and how it is measured.
 
