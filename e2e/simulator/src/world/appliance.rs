@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::faults::FaultState;
+pub(crate) use crate::fleet::NodeKind;
 use crate::fleet::{ClientSpec, PackageKind, Product};
 use crate::version::Version;
 
@@ -98,15 +99,6 @@ impl InstallState {
     pub(crate) fn is_terminal(self) -> bool {
         matches!(self, Self::Succeeded | Self::Failed)
     }
-}
-
-/// Where an appliance sits in its group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum NodeKind {
-    Single,
-    PairMember,
-    Master,
-    Traffic { region: String },
 }
 
 /// One install of a package.

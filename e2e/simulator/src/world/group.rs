@@ -6,24 +6,8 @@ use std::collections::BTreeMap;
 
 use rand_chacha::ChaCha8Rng;
 
+pub(crate) use crate::fleet::GroupKind;
 use crate::fleet::{Strategy, Swing};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum GroupKind {
-    Single,
-    Pair,
-    Cluster,
-}
-
-impl GroupKind {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Single => "standalone",
-            Self::Pair => "pair",
-            Self::Cluster => "cluster",
-        }
-    }
-}
 
 /// State of a long-running operation as the extension API reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

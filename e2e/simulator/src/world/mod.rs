@@ -5,8 +5,10 @@
 //! the referee observe the sites.
 
 pub(crate) mod appliance;
+mod build;
 mod clients;
 mod cluster;
+mod error;
 mod failover;
 pub(crate) mod group;
 pub(crate) mod install;
@@ -15,95 +17,20 @@ mod state;
 mod swing;
 mod sync;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use tokio::sync::watch;
 
-use crate::SimError;
 use crate::clock::SimClock;
-use crate::fleet::{FleetSpec, PackageSpec, Strategy, Swing, Timings, effective_swing};
+use crate::fleet::{PackageSpec, Swing, Timings};
 use crate::referee::Referee;
 
-pub(crate) use appliance::{Activity, Appliance, FailoverRole, NodeKind};
+pub(crate) use appliance::{Appliance, FailoverRole, NodeKind};
+pub(crate) use error::{ErrorCode, OpError};
 pub(crate) use group::{Group, GroupKind, OpState, SyncStatus};
 use scheduler::{Ev, Scheduler};
 pub use state::ApplianceState;
-
-/// A stable error code of the APIs, with its HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ErrorCode {
-    AccessDenied,
-    InsufficientPermissions,
-    InvalidRequest,
-    NotFound,
-    RateLimited,
-    NotStaged,
-    PrerequisiteMissing,
-    InstallInProgress,
-    AlreadyInstalled,
-    InstallBlocked,
-    VersionMismatch,
-    NotPrimary,
-    NotMaster,
-    NoRelationship,
-    SyncFailed,
-    Unavailable,
-    ServerError,
-}
-
-impl ErrorCode {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::AccessDenied => "access_denied",
-            Self::InsufficientPermissions => "insufficient_permissions",
-            Self::InvalidRequest => "invalid_request",
-            Self::NotFound => "not_found",
-            Self::RateLimited => "rate_limited",
-            Self::NotStaged => "not_staged",
-            Self::PrerequisiteMissing => "prerequisite_missing",
-            Self::InstallInProgress => "install_in_progress",
-            Self::AlreadyInstalled => "already_installed",
-            Self::InstallBlocked => "install_blocked",
-            Self::VersionMismatch => "version_mismatch",
-            Self::NotPrimary => "not_primary",
-            Self::NotMaster => "not_master",
-            Self::NoRelationship => "no_relationship",
-            Self::SyncFailed => "sync_failed",
-            Self::Unavailable => "unavailable",
-            Self::ServerError => "server_error",
-        }
-    }
-
-    pub(crate) fn status(self) -> u16 {
-        match self {
-            Self::AccessDenied => 401,
-            Self::InsufficientPermissions => 403,
-            Self::InvalidRequest => 400,
-            Self::NotFound => 404,
-            Self::RateLimited => 429,
-            Self::ServerError => 500,
-            _ => 409,
-        }
-    }
-}
-
-/// An operation refused by an appliance, in its own words.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct OpError {
-    pub(crate) code: ErrorCode,
-    pub(crate) message: String,
-}
-
-impl OpError {
-    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
-}
 
 /// A request that either finished at once or waits for a scheduled operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,184 +64,6 @@ pub(crate) struct Listening {
 }
 
 impl World {
-    pub(crate) fn new(
-        spec: &FleetSpec,
-        clock: SimClock,
-        listening: &[Listening],
-    ) -> Result<Self, SimError> {
-        let by_name: HashMap<String, usize> = spec
-            .appliances
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.name.clone(), i))
-            .collect();
-        let idx = |name: &str| {
-            by_name
-                .get(name)
-                .copied()
-                .ok_or_else(|| SimError::UnknownAppliance(name.to_owned()))
-        };
-        let mut apps = Vec::with_capacity(spec.appliances.len());
-        for (i, a) in spec.appliances.iter().enumerate() {
-            let port = listening
-                .get(i)
-                .map(|l| l.port)
-                .ok_or_else(|| SimError::InvalidFleet("listener missing".into()))?;
-            let mut app_rng = ChaCha8Rng::seed_from_u64(spec.seed ^ seed_of(&a.name));
-            let client_rng =
-                ChaCha8Rng::seed_from_u64(spec.seed ^ seed_of(&format!("clients/{}", a.name)));
-            let id = guid(&mut app_rng);
-            let download_key = format!("DK-{}", &crate::auth::random_hex(&mut app_rng, 10));
-            apps.push(Appliance {
-                name: a.name.clone(),
-                id,
-                hostname: a
-                    .hostname
-                    .clone()
-                    .unwrap_or_else(|| format!("{}.example.com", a.name)),
-                product: a.product,
-                endpoint: format!("https://127.0.0.1:{port}"),
-                port,
-                version: a.version.clone(),
-                base_version: a.base_version.clone(),
-                activity: Activity::Idle,
-                staged: Default::default(),
-                installs: Vec::new(),
-                idempotency: HashMap::new(),
-                group: usize::MAX,
-                kind: NodeKind::Single,
-                role: FailoverRole::None,
-                backup_ops: false,
-                shared_ip_enabled: false,
-                last_sync: None,
-                cluster_cfg: Vec::new(),
-                accepting: true,
-                sessions: Default::default(),
-                clients: a.clients.clone(),
-                faults: Default::default(),
-                rng: app_rng,
-                client_rng,
-                reach: watch::Sender::new(true),
-                takes_clients: false,
-                drain: None,
-                download_key,
-            });
-        }
-
-        let mut groups = Vec::new();
-        let new_group = |name: &str, kind, site: Vec<usize>, shared_ip: Option<String>| Group {
-            name: name.to_owned(),
-            kind,
-            members: site.clone(),
-            site,
-            traffic: Vec::new(),
-            regions: BTreeMap::new(),
-            swing: effective_swing(None, shared_ip.as_deref()),
-            shared_ip,
-            strategy: Strategy::Asynchronous,
-            established: false,
-            relation: 0,
-            site_target: None,
-            failover_sync: SyncStatus::idle(group::SyncOrigin::SyncNow),
-            cluster_sync: SyncStatus::idle(group::SyncOrigin::Cluster),
-            distribution: None,
-            role_op: None,
-            ip_op: None,
-            rng: ChaCha8Rng::seed_from_u64(spec.seed ^ seed_of(&format!("group/{name}"))),
-        };
-        for p in &spec.pairs {
-            let (a, b) = (idx(&p.primary)?, idx(&p.backup)?);
-            let mut g = new_group(&p.name, GroupKind::Pair, vec![a, b], p.shared_ip.clone());
-            g.strategy = p.strategy;
-            g.swing = effective_swing(p.swing, p.shared_ip.as_deref());
-            g.established = p.established;
-            groups.push(g);
-            apps[a].kind = NodeKind::PairMember;
-            apps[b].kind = NodeKind::PairMember;
-        }
-        for c in &spec.clusters {
-            let pm = idx(&c.primary_master)?;
-            let mut site = vec![pm];
-            if let Some(b) = &c.backup_master {
-                site.push(idx(b)?);
-            }
-            let mut g = new_group(
-                &c.name,
-                GroupKind::Cluster,
-                site.clone(),
-                c.shared_ip.clone(),
-            );
-            g.strategy = c.strategy;
-            g.swing = effective_swing(c.swing, c.shared_ip.as_deref());
-            g.established = site.len() == 2;
-            for (ti, t) in c.traffic_nodes.iter().enumerate() {
-                let n = idx(&t.appliance)?;
-                g.traffic.push(n);
-                g.members.push(n);
-                g.regions.entry(t.region.clone()).or_default().push(ti);
-                apps[n].kind = NodeKind::Traffic {
-                    region: t.region.clone(),
-                };
-            }
-            let cfg = vec![
-                appliance::NodeCfg {
-                    accepting: true,
-                    by_operator: false,
-                };
-                c.traffic_nodes.len()
-            ];
-            for &m in &site {
-                apps[m].kind = NodeKind::Master;
-                apps[m].cluster_cfg = cfg.clone();
-            }
-            groups.push(g);
-        }
-        for (i, a) in apps.iter().enumerate() {
-            if a.kind == NodeKind::Single {
-                groups.push(new_group(&a.name, GroupKind::Single, vec![i], None));
-            }
-        }
-        for (gi, g) in groups.iter_mut().enumerate() {
-            for &m in &g.members {
-                apps[m].group = gi;
-            }
-            let first = g.site[0];
-            if g.established {
-                apps[first].role = FailoverRole::Primary;
-                for &other in &g.site[1..] {
-                    apps[other].role = FailoverRole::Backup;
-                    apps[other].backup_ops = true;
-                }
-            }
-            // The configured primary holds the site address at start.
-            if g.swing == Swing::SharedIp && g.shared_ip.is_some() {
-                apps[first].shared_ip_enabled = true;
-            }
-            g.site_target = Some(first);
-        }
-
-        let names: Vec<String> = apps.iter().map(|a| a.name.clone()).collect();
-        let referee = Referee::new(clock.scale(), &groups, &names);
-        let mut world = Self {
-            clock,
-            timings: spec.timings.clone(),
-            catalogue: spec.catalogue.clone(),
-            apps,
-            by_name,
-            groups,
-            sched: Scheduler::default(),
-            referee,
-            next_id: 0,
-            finished_ops: HashMap::new(),
-            revision: 0,
-        };
-        for a in 0..world.apps.len() {
-            world.schedule_next_arrival(a, 0.0);
-        }
-        world.settle(0.0);
-        Ok(world)
-    }
-
     pub(crate) fn next_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
@@ -453,24 +202,4 @@ pub(crate) fn uniform(rng: &mut ChaCha8Rng, [lo, hi]: [f64; 2]) -> f64 {
     } else {
         lo
     }
-}
-
-fn seed_of(name: &str) -> u64 {
-    use sha2::{Digest, Sha256};
-    let d = Sha256::digest(name.as_bytes());
-    d.iter()
-        .take(8)
-        .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
-}
-
-fn guid(rng: &mut ChaCha8Rng) -> String {
-    let h = crate::auth::random_hex(rng, 16);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
 }
