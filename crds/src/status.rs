@@ -158,10 +158,14 @@ pub struct PlanStep {
     pub action: StepAction,
     /// The upgrade round: one per product version the site passes through (R3).
     pub round: i32,
-    /// The member (or node) the step acts on.
+    /// The member the step acts on (a pair member or an Atlas master).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 63))]
     pub member: Option<String>,
+    /// The batch of Atlas traffic nodes the step acts on (1 or 2; see `status.batches`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 2))]
+    pub batch: Option<i32>,
     /// The package the step installs or stages, or the gate an approval step waits for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 128))]
@@ -185,8 +189,11 @@ pub struct PlanStep {
     /// When it finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Time>,
-    /// The appliance's reference for the work (an install id), so a restart polls it instead of
-    /// starting it again.
+    /// What the step has done so far, so a restart follows it instead of starting it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<StepProgress>,
+    /// Written by earlier releases (free text such as an install id or `cut:3`). Read once and
+    /// carried over into `progress` and `batch`; never written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 128))]
     pub reference: Option<String>,
@@ -198,6 +205,54 @@ pub struct PlanStep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 1024))]
     pub message: Option<String>,
+}
+
+/// What a running step has done, typed (one variant per kind of work).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum StepProgress {
+    /// An install was started on the member; the appliance's id follows it.
+    #[serde(rename_all = "camelCase")]
+    InstallStarted {
+        /// The appliance's install id.
+        #[schemars(length(max = 128))]
+        install_id: String,
+    },
+    /// Sync Now was started (the attempt counts restarts of a failed sync).
+    #[serde(rename_all = "camelCase")]
+    SyncStarted {
+        /// 1 for the first attempt.
+        attempt: i32,
+    },
+    /// "Distribute to cluster" was started for the step's package.
+    #[serde(rename_all = "camelCase")]
+    DistributionStarted {
+        /// The package distributed.
+        #[schemars(length(max = 128))]
+        package: String,
+    },
+    /// The configuration backup was stored.
+    #[serde(rename_all = "camelCase")]
+    BackupStored {
+        /// `secret/<name>` or a file path.
+        #[schemars(length(max = 1024))]
+        location: String,
+    },
+    /// A drain timed out with `onTimeout: Proceed`: these sessions will be cut.
+    #[serde(rename_all = "camelCase")]
+    DrainTimedOut {
+        /// Sessions still connected when the timeout passed.
+        sessions: i64,
+        /// The nodes and their sessions, `node (n)`, comma separated.
+        #[schemars(length(max = 1024))]
+        nodes: String,
+    },
+    /// A batch install started on nodes with clients connected (after a drain timeout).
+    #[serde(rename_all = "camelCase")]
+    SessionsCut {
+        /// Sessions cut so far by this step's installs.
+        sessions: i64,
+    },
 }
 
 /// The actions a plan is made of.

@@ -20,5 +20,6 @@ pub mod secrets;
 pub mod shutdown;
 pub mod swing;
 pub mod telemetry;
-pub mod time;
+/// Time conversions (kept here for the modules that use `crate::time`).
+pub use upgrade::time;
 pub mod upgrade;

@@ -24,11 +24,13 @@ pub mod session;
 pub mod token;
 pub mod transport;
 pub mod vendor;
-pub mod version;
+/// The versions appliances report, owned by the decision core.
+pub use crate::upgrade::version;
 
 #[cfg(test)]
 mod fake;
 
+pub use crate::upgrade::version::{ProductVersion, Version};
 pub use api::{Appliance, ManagementApi, Split, VendorApi};
 pub use connect::{Connector, Member, ProductionAppliance};
 pub use error::{Error, Result};
@@ -49,4 +51,3 @@ pub use vendor::model::{
     Access, ApiInfo, ApplianceInfo, ClientCount, ClientCounts, ClusterRole, FailoverRole, Health,
     Permissions, SetFailoverRole, SyncRecord, TargetRole,
 };
-pub use version::{ProductVersion, Version};

@@ -1,12 +1,9 @@
-//! The AtlasCluster controller: region-aware drains and failover-based cluster upgrades
-//! (procedures.md sections 4 and 5), on the same planner, driver, gates and resume logic as
-//! the pair controller.
+//! The AtlasCluster controller: a thin adapter (how to observe a cluster and its batches,
+//! which decision applies) around the skeleton the pair controller shares.
 
-pub mod ahead;
-pub mod batch;
 pub mod observe;
 pub mod reconcile;
-pub mod step;
+pub mod targets;
 
 use std::sync::Arc;
 

@@ -1,74 +1,148 @@
-//! Observes an Atlas cluster: each master like a pair member, and every traffic node through
-//! the acting primary master's cluster view (one request, whatever the number of nodes).
+//! Observes an Atlas cluster for one pass: each master like a pair member, every traffic node
+//! through the acting master's cluster view (one request, whatever the number of nodes), then
+//! what the current step needs, then the packages to plan from when an upgrade is due.
 
 use std::collections::BTreeMap;
 
-use baton_crds::atlas::{AtlasClusterSpec, RegionStatus};
+use baton_crds::AtlasCluster;
+use baton_crds::AtlasClusterStatus;
+use baton_crds::atlas::{AtlasClusterSpec, NodeAttention, RegionStatus};
+use baton_crds::conditions::reasons;
 
-use crate::appliance::{ClusterNode, Version};
+use crate::drive::observe::{self, unseen};
 use crate::members::Connected;
-use crate::pair::observe::{self, Observation, Seen, Unseen};
+use crate::upgrade::observed::{MemberView, NodeView, Observed, Unseen};
+use crate::upgrade::version::Version;
 
-/// What one reconcile saw of the cluster.
-#[derive(Debug, Clone)]
-pub struct ClusterView {
-    /// The primary master from spec first, then the backup master if any.
-    pub masters: Vec<Observation>,
-    /// Index into `masters` of the acting primary master, if one acts.
-    pub acting: Option<usize>,
-    /// Traffic nodes by name, as the acting master reports them.
-    pub nodes: Result<BTreeMap<String, ClusterNode>, Unseen>,
-}
+/// At most this many nodes are listed as needing attention; status stays small at 500 nodes.
+pub const MAX_ATTENTION: usize = 50;
 
-impl ClusterView {
-    /// The acting master's observation.
-    pub fn acting_seen(&self) -> Option<&Seen> {
-        self.masters.get(self.acting?)?.seen.as_ref().ok()
-    }
-
-    /// A master's observation by name.
-    pub fn master(&self, name: &str) -> Option<&Observation> {
-        self.masters.iter().find(|o| o.name == name)
-    }
-}
-
-/// Observes masters and nodes.
-pub async fn observe_cluster(masters: &[Connected]) -> ClusterView {
-    let seen = futures::future::join_all(masters.iter().map(observe::observe)).await;
-    // The acting master: the failover primary, else the only master or the one holding the
-    // site address (no relationship).
-    let acting = seen
+/// Observes the masters and the nodes; updates the masters table, primary, regions and
+/// versions in `status`. The current step's needs are read by the caller.
+pub async fn observe_cluster(
+    cluster: &AtlasCluster,
+    masters: &[Connected],
+    status: &mut AtlasClusterStatus,
+) -> Observed {
+    let seen = futures::future::join_all(masters.iter().map(observe::member)).await;
+    let (members, rows): (Vec<MemberView>, Vec<_>) = seen.into_iter().unzip();
+    status.masters = rows;
+    // The acting master: the failover primary, else the one holding the site address (no
+    // relationship), else the only master.
+    let ok = |m: &MemberView, f: fn(&crate::upgrade::observed::Seen) -> bool| {
+        m.seen.as_ref().is_ok_and(f)
+    };
+    let acting = members
         .iter()
-        .position(|o| o.seen.as_ref().is_ok_and(Seen::is_established_primary))
-        .or_else(|| {
-            seen.iter()
-                .position(|o| o.seen.as_ref().is_ok_and(Seen::holds_site_address))
-        })
-        .or_else(|| (seen.len() == 1 && seen[0].seen.is_ok()).then_some(0));
+        .position(|m| ok(m, |s| s.is_established_primary()))
+        .or_else(|| members.iter().position(|m| ok(m, |s| s.holds_site_address)))
+        .or_else(|| (members.len() == 1 && members[0].seen.is_ok()).then_some(0));
     let nodes = match acting {
         Some(i) => masters[i]
             .appliance
             .cluster()
             .await
-            .map(|c| c.nodes.into_iter().map(|n| (n.name.clone(), n)).collect())
-            .map_err(|e| observe::unseen(&e)),
-        None => Err(Unseen {
-            reason: baton_crds::conditions::reasons::UNREACHABLE,
-            message: "no master acts as primary right now".into(),
-            transient: true,
-        }),
+            .map(|c| {
+                c.nodes
+                    .into_iter()
+                    .map(|n| {
+                        let view = NodeView {
+                            name: n.name.clone(),
+                            appliance_id: n.appliance_id,
+                            region: n.region,
+                            accepting: n.accepting_connections,
+                            clients: n.connected_clients,
+                            version: n.product_version,
+                        };
+                        (n.name, view)
+                    })
+                    .collect()
+            })
+            .map_err(|e| unseen(&e)),
+        None => Err(Unseen::transient(
+            reasons::UNREACHABLE,
+            "no master acts as primary right now",
+        )),
     };
-    ClusterView {
-        masters: seen,
-        acting,
-        nodes,
+    if let Some(i) = acting {
+        status.primary = Some(members[i].name.clone());
     }
+    let observed = Observed {
+        members,
+        acting,
+        nodes: Some(nodes),
+        ..Observed::default()
+    };
+    summarize(cluster, &observed, status);
+    observed
+}
+
+/// Versions, regions and the nodes needing attention, from what was observed.
+fn summarize(cluster: &AtlasCluster, observed: &Observed, status: &mut AtlasClusterStatus) {
+    let target: Option<Version> = cluster.spec.version.parse().ok();
+    let mut versions: Vec<Version> = observed
+        .members
+        .iter()
+        .filter_map(|m| m.seen.as_ref().ok().map(|s| s.version.clone()))
+        .collect();
+    let mut attention = Vec::new();
+    if let Some(Ok(nodes)) = &observed.nodes {
+        if let Some(t) = &target {
+            status.regions = regions(&cluster.spec, nodes, t);
+        }
+        for n in &cluster.spec.traffic_nodes {
+            match nodes.get(&n.name).and_then(|c| c.version.clone()) {
+                Some(v) => versions.push(v),
+                None => attention.push(NodeAttention {
+                    name: n.name.clone(),
+                    reason: reasons::INVALID_SPEC.into(),
+                    message: "not in the cluster the primary master reports".into(),
+                }),
+            }
+        }
+    }
+    status.current_version = versions.iter().min().map(ToString::to_string);
+    status.target_version = Some(cluster.spec.version.clone());
+    if let Some(upgrade) = &status.upgrade {
+        attention.extend(super::reconcile::cut_sessions(&upgrade.plan));
+        status.current_batch = super::reconcile::current_batch(upgrade);
+        let states: Vec<(i32, String)> = status
+            .batches
+            .iter()
+            .map(|b| (b.number, super::reconcile::batch_state(upgrade, b.number)))
+            .collect();
+        for (b, (_, state)) in status.batches.iter_mut().zip(states) {
+            b.state = state;
+        }
+    }
+    attention.truncate(MAX_ATTENTION);
+    status.attention = attention;
+}
+
+/// Whether an upgrade is due: masters and nodes answered and one is not on the target.
+pub fn needs_plan(cluster: &AtlasCluster, observed: &Observed) -> bool {
+    let Ok(target) = cluster.spec.version.parse::<Version>() else {
+        return false;
+    };
+    let Some(Ok(nodes)) = &observed.nodes else {
+        return false;
+    };
+    let masters_off = observed
+        .members
+        .iter()
+        .any(|m| m.seen.as_ref().is_ok_and(|s| s.version != target));
+    let nodes_off = cluster
+        .spec
+        .traffic_nodes
+        .iter()
+        .any(|n| nodes.get(&n.name).and_then(|v| v.version.as_ref()) != Some(&target));
+    observed.acting.is_some() && (masters_off || nodes_off)
 }
 
 /// Per-region counts: readable at 500 nodes where a row per node would not be.
 pub fn regions(
     spec: &AtlasClusterSpec,
-    nodes: &BTreeMap<String, ClusterNode>,
+    nodes: &BTreeMap<String, NodeView>,
     target: &Version,
 ) -> Vec<RegionStatus> {
     let mut regions: BTreeMap<String, RegionStatus> = BTreeMap::new();
@@ -82,12 +156,12 @@ pub fn regions(
             });
         r.total += 1;
         if let Some(seen) = nodes.get(&n.name) {
-            if seen.accepting_connections {
+            if seen.accepting {
                 r.serving += 1;
             } else {
                 r.drained += 1;
             }
-            if seen.product_version.as_ref() == Some(target) {
+            if seen.version.as_ref() == Some(target) {
                 r.upgraded += 1;
             }
         }

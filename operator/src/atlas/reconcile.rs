@@ -1,5 +1,5 @@
-//! One reconcile of an AtlasCluster: live read -> connect the masters -> observe masters and
-//! nodes -> plan, or drive the current step (see [`crate::drive`]) -> write status.
+//! One reconcile of an AtlasCluster: live read -> connect the masters -> the shared skeleton
+//! ([`crate::drive::reconcile`]) with the cluster's observation and decision.
 
 use std::sync::Arc;
 
@@ -12,24 +12,23 @@ use kube::{Resource, ResourceExt};
 
 use baton_crds::atlas::{AtlasCluster, AtlasClusterStatus, BatchStatus, NodeAttention};
 use baton_crds::conditions::reasons;
-use baton_crds::status::{Phase, PlanStep, StepAction, StepState, UpgradeStatus};
+use baton_crds::status::{PlanStep, StepAction, StepProgress, StepState, UpgradeStatus};
 
-use super::observe::{self, ClusterView};
-use super::step::{self, AtlasStep};
-use crate::appliance::{Relationship, Version};
-use crate::context::{Context, Timings};
-use crate::drive::summary::{self, Situation};
-use crate::drive::{self, Driven, Next, StepResult};
+use super::{observe, targets};
+use crate::context::Context;
+use crate::drive::executors::{Executors, Fleet, Site, Target};
+use crate::drive::observe::extras;
+use crate::drive::summary::Situation;
+use crate::drive::{self, Kind};
 use crate::members::Connected;
 use crate::pair::Error;
-use crate::pair::reconcile::{new_upgrade, publish};
+use crate::pair::reconcile::{common_of, publish};
 use crate::secrets::SecretReader;
-use crate::upgrade::atlas_plan::{self, AtlasPlanInput};
-use crate::upgrade::batches::{self, Node};
-use crate::upgrade::hops;
-
-/// At most this many nodes are listed as needing attention; status stays small at 500 nodes.
-const MAX_ATTENTION: usize = 50;
+use crate::upgrade::command::{Command, Report};
+use crate::upgrade::decide::atlas::{AtlasInput, decide};
+use crate::upgrade::decide::{Common, Decision, Planned};
+use crate::upgrade::needs::needs;
+use crate::upgrade::observed::Observed;
 
 /// Reconciles one Atlas cluster.
 pub async fn reconcile(object: Arc<AtlasCluster>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -45,17 +44,18 @@ pub async fn reconcile(object: Arc<AtlasCluster>, ctx: Arc<Context>) -> Result<A
     };
     let mut run = Run::new(&ctx, &api, &cluster);
     match connect(&ctx, &namespace, &name, &cluster).await {
-        Ok(m) => run.masters = m,
+        Ok(masters) => {
+            for m in &masters {
+                run.fleet.add(m.clone());
+            }
+            run.masters = masters;
+        }
         Err((reason, message)) => {
-            drive::finish(
-                &mut run,
-                &Situation::Stalled {
-                    reason,
-                    message: message.clone(),
-                },
-                Err(message),
-            )
-            .await?;
+            let situation = Situation::Stalled {
+                reason,
+                message: message.clone(),
+            };
+            drive::finish(&mut run, &situation, Err(message)).await?;
             return Ok(Action::requeue(ctx.timings.gated));
         }
     }
@@ -68,27 +68,58 @@ struct Run<'a> {
     cluster: &'a AtlasCluster,
     status: AtlasClusterStatus,
     masters: Vec<Connected>,
-    view: Option<ClusterView>,
+    fleet: Fleet,
+    executors: Executors,
     recorder: Recorder,
 }
 
 impl<'a> Run<'a> {
     fn new(ctx: &'a Context, api: &'a Api<AtlasCluster>, cluster: &'a AtlasCluster) -> Self {
-        let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
+        let mut status = cluster.status.clone().unwrap_or_default();
+        if let Some(upgrade) = status.upgrade.as_mut() {
+            crate::upgrade::legacy::carry_over(upgrade);
+        }
         Self {
             ctx,
             api,
             cluster,
-            status: cluster.status.clone().unwrap_or_default(),
+            status,
             masters: Vec::new(),
-            view: None,
-            recorder,
+            fleet: Fleet::default(),
+            executors: Executors::default(),
+            recorder: Recorder::new(ctx.client.clone(), ctx.reporter.clone()),
+        }
+    }
+
+    fn batches(&self) -> Vec<Vec<String>> {
+        self.status
+            .batches
+            .iter()
+            .map(|b| b.nodes.clone())
+            .collect()
+    }
+
+    fn input<'b>(
+        &'b self,
+        observed: &'b Observed,
+        batches: &'b [Vec<String>],
+        now: DateTime<Utc>,
+    ) -> AtlasInput<'b> {
+        let meta = self.cluster.meta();
+        AtlasInput {
+            common: self.common(now),
+            spec: &self.cluster.spec,
+            uid: meta.uid.as_deref().unwrap_or_default(),
+            generation: meta.generation.unwrap_or_default(),
+            upgrade: self.status.upgrade.as_ref(),
+            batches,
+            observed,
         }
     }
 }
 
 #[async_trait]
-impl Driven for Run<'_> {
+impl Kind for Run<'_> {
     type Status = AtlasClusterStatus;
     type Resource = AtlasCluster;
 
@@ -96,242 +127,100 @@ impl Driven for Run<'_> {
         self.cluster
     }
 
-    async fn observe(&mut self) {
-        let view = observe::observe_cluster(&self.masters).await;
-        self.status.masters = view
-            .masters
-            .iter()
-            .map(crate::pair::observe::member_status)
-            .collect();
-        if let Some(i) = view.acting {
-            self.status.primary = Some(view.masters[i].name.clone());
-        }
-        let target: Option<Version> = self.cluster.spec.version.parse().ok();
-        let mut versions: Vec<Version> = view
-            .masters
-            .iter()
-            .filter_map(|o| o.seen.as_ref().ok().map(|s| s.version().clone()))
-            .collect();
-        let mut attention = Vec::new();
-        if let Ok(nodes) = &view.nodes {
-            if let Some(t) = &target {
-                self.status.regions = observe::regions(&self.cluster.spec, nodes, t);
-            }
-            for n in &self.cluster.spec.traffic_nodes {
-                match nodes.get(&n.name).and_then(|c| c.product_version.clone()) {
-                    Some(v) => versions.push(v),
-                    None => attention.push(NodeAttention {
-                        name: n.name.clone(),
-                        reason: reasons::INVALID_SPEC.into(),
-                        message: "not in the cluster the primary master reports".into(),
-                    }),
+    fn status(&mut self) -> &mut AtlasClusterStatus {
+        &mut self.status
+    }
+
+    fn status_ref(&self) -> &AtlasClusterStatus {
+        &self.status
+    }
+
+    fn common(&self, now: DateTime<Utc>) -> Common<'_> {
+        common_of(
+            self.cluster,
+            "atlas",
+            &self.cluster.spec.soak,
+            self.ctx,
+            now,
+        )
+    }
+
+    async fn observe(&mut self) -> Observed {
+        let mut observed =
+            observe::observe_cluster(self.cluster, &self.masters, &mut self.status).await;
+        let needs = needs(self.status.upgrade.as_ref());
+        extras(
+            &needs,
+            &self.masters,
+            &mut observed,
+            self.ctx.timings.long_poll,
+        )
+        .await;
+        if let Some((n, query)) = &needs.targets {
+            let batches = self.batches();
+            let input = self.input(&observed, &batches, Utc::now());
+            let connected =
+                targets::connect(self.ctx, self.cluster, &input, &self.masters, *n).await;
+            observed.targets = Some(match connected {
+                Ok(list) => {
+                    let views = targets::read(&list, query, &observed).await;
+                    for t in list {
+                        self.fleet.add(t);
+                    }
+                    Ok(views)
                 }
+                Err(u) => Err(u),
+            });
+        }
+        if self.status.upgrade.is_none() && observe::needs_plan(self.cluster, &observed) {
+            // The package list with prerequisites comes from the acting master.
+            if let Some(m) = observed.acting.and_then(|i| self.masters.get(i)) {
+                observed.packages = Some(crate::drive::observe::packages(m).await);
             }
         }
-        self.status.current_version = versions.iter().min().map(ToString::to_string);
-        self.status.target_version = Some(self.cluster.spec.version.clone());
-        if let Some(upgrade) = &self.status.upgrade {
-            attention.extend(cut_sessions(&upgrade.plan));
-            self.status.current_batch = current_batch(upgrade);
-            for b in &mut self.status.batches {
-                b.state = batch_state(upgrade, b.number);
-            }
-        }
-        attention.truncate(MAX_ATTENTION);
-        self.status.attention = attention;
-        self.view = Some(view);
+        observed
     }
 
-    fn reachability(&self) -> Result<(), String> {
-        let Some(view) = &self.view else {
-            return Err("not connected".into());
-        };
-        let mut problems: Vec<String> = view
-            .masters
-            .iter()
-            .filter_map(|o| {
-                o.seen
-                    .as_ref()
-                    .err()
-                    .map(|u| format!("{}: {}", o.name, u.message))
-            })
-            .collect();
-        if let Err(u) = &view.nodes {
-            problems.push(format!("cluster view: {}", u.message));
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
-        }
-    }
-
-    async fn idle_or_plan(&mut self) -> Result<Next, kube::Error> {
-        let gated = self.ctx.timings.gated;
-        let Some(view) = &self.view else {
-            return Ok(Next::Stop(
-                Situation::Stalled {
+    fn decide(&self, observed: &Observed, now: DateTime<Utc>) -> Decision {
+        if self.masters.is_empty() {
+            return Decision::Hold {
+                situation: Situation::Stalled {
                     reason: reasons::INVALID_SPEC,
                     message: "masters not connected".into(),
                 },
-                gated,
-            ));
-        };
-        let target: Version = match self.cluster.spec.version.parse() {
-            Ok(v) => v,
-            Err(e) => {
-                return Ok(Next::Stop(
-                    Situation::Stalled {
-                        reason: reasons::INVALID_SPEC,
-                        message: e.to_string(),
-                    },
-                    gated,
-                ));
-            }
-        };
-        if let Some(u) = view.masters.iter().find_map(|o| o.seen.as_ref().err()) {
-            let situation = if u.transient {
-                Situation::Working {
-                    phase: Phase::Degraded,
-                    reason: u.reason,
-                    message: u.message.clone(),
-                }
-            } else {
-                Situation::Stalled {
-                    reason: u.reason,
-                    message: u.message.clone(),
-                }
+                after: self.ctx.timings.gated,
             };
-            return Ok(Next::Stop(situation, self.ctx.timings.busy));
         }
-        let (Some(acting), Ok(nodes)) = (view.acting, &view.nodes) else {
-            let message = view.nodes.as_ref().err().map_or_else(
-                || "no master acts as primary".to_owned(),
-                |u| u.message.clone(),
-            );
-            return Ok(Next::Stop(
-                Situation::Working {
-                    phase: Phase::Degraded,
-                    reason: reasons::UNREACHABLE,
-                    message,
-                },
-                self.ctx.timings.busy,
-            ));
+        let batches = self.batches();
+        decide(&self.input(observed, &batches, now))
+    }
+
+    async fn act(&mut self, commands: &[Command]) -> Vec<Report> {
+        let site = Site {
+            namespace: self.cluster.namespace().unwrap_or_default(),
+            name: self.cluster.name_any(),
+            short_name: "atlas",
+            upgrade_id: self
+                .status
+                .upgrade
+                .as_ref()
+                .map(|u| u.id.clone())
+                .unwrap_or_default(),
+            swing: self.cluster.spec.traffic_swing.clone(),
+            backup: self.cluster.spec.backup.clone(),
         };
-        let master_versions: Vec<Version> = view
-            .masters
-            .iter()
-            .filter_map(|o| o.seen.as_ref().ok().map(|s| s.version().clone()))
-            .collect();
-        let node_versions: Vec<Option<Version>> = self
-            .cluster
-            .spec
-            .traffic_nodes
-            .iter()
-            .map(|n| nodes.get(&n.name).and_then(|c| c.product_version.clone()))
-            .collect();
-        let all_at_target = master_versions.iter().all(|v| *v == target)
-            && node_versions.iter().all(|v| v.as_ref() == Some(&target));
-        if all_at_target {
-            let established = self.masters.len() == 1
-                || view.masters.iter().all(|o| {
-                    o.seen
-                        .as_ref()
-                        .is_ok_and(|s| s.failover.relationship == Relationship::Established)
-                });
-            if established {
-                let message = format!(
-                    "{} masters and {} traffic nodes run {target}",
-                    self.masters.len(),
-                    node_versions.len()
-                );
-                return Ok(Next::Stop(
-                    Situation::UpToDate(message),
-                    self.ctx.timings.idle,
-                ));
-            }
-            let message = "the cluster runs the target version but the masters' failover is not established; baton changes failover only during an upgrade".to_owned();
-            return Ok(Next::Stop(
-                Situation::Stalled {
-                    reason: reasons::PREFLIGHT_FAILED,
-                    message,
-                },
-                gated,
-            ));
-        }
-        let installed = master_versions
-            .iter()
-            .chain(node_versions.iter().flatten())
-            .min()
-            .cloned()
-            .unwrap_or_else(|| target.clone());
-        let packages = match self.masters[acting].appliance.packages().await {
-            Ok(p) => p,
-            Err(e) => {
-                return Ok(Next::Stop(
-                    Situation::Working {
-                        phase: Phase::Degraded,
-                        reason: reasons::UNREACHABLE,
-                        message: e.to_string(),
-                    },
-                    self.ctx.timings.busy,
-                ));
-            }
+        let target = Target {
+            ctx: self.ctx,
+            site: &site,
+            fleet: &self.fleet,
         };
-        let rounds = match hops::rounds(&installed, &target, &packages) {
-            Ok(r) => r,
-            Err(e) => {
-                let reason = if matches!(e, hops::PathError::Downgrade { .. }) {
-                    reasons::DOWNGRADE
-                } else {
-                    reasons::NO_UPGRADE_PATH
-                };
-                return Ok(Next::Stop(
-                    Situation::Stalled {
-                        reason,
-                        message: e.to_string(),
-                    },
-                    gated,
-                ));
-            }
-        };
-        let spec = &self.cluster.spec;
-        let node_list: Vec<Node<'_>> = spec
-            .traffic_nodes
-            .iter()
-            .map(|n| Node {
-                name: &n.name,
-                region: n.region.as_deref().unwrap_or_default(),
-            })
-            .collect();
-        let chosen = batches::batches(
-            &node_list,
-            spec.drain.fraction,
-            spec.drain.single_node_regions,
-        );
-        let backup = self
-            .masters
-            .iter()
-            .enumerate()
-            .find(|(i, _)| *i != acting)
-            .map(|(_, m)| m.name.as_str());
-        let input = AtlasPlanInput {
-            primary: &self.masters[acting].name,
-            backup,
-            rounds: &rounds,
-            gates: &spec.approval.gates,
-        };
-        let steps = atlas_plan::atlas_plan(&input);
-        let upgrade = new_upgrade(
-            self.cluster.metadata.uid.as_deref(),
-            self.cluster.metadata.generation,
-            &installed,
-            &target,
-            steps,
-        );
-        let (id, count) = (upgrade.id.clone(), upgrade.plan.len());
-        // The batches are written with the plan, before anything is drained.
-        self.status.batches = chosen
+        self.executors.act(commands, &target).await
+    }
+
+    /// The batches are written with the plan, before anything is drained.
+    fn planned(&mut self, planned: &Planned) {
+        self.status.batches = planned
+            .batches
             .iter()
             .enumerate()
             .map(|(i, nodes)| BatchStatus {
@@ -340,56 +229,24 @@ impl Driven for Run<'_> {
                 nodes: nodes.clone(),
             })
             .collect();
-        self.status.upgrade = Some(upgrade);
-        self.summarize(&Situation::Working {
-            phase: Phase::Preparing,
-            reason: reasons::UPGRADING,
-            message: format!("planned upgrade {id}: {count} steps"),
-        });
-        self.write().await?;
-        let sizes: Vec<String> = chosen.iter().map(|b| b.len().to_string()).collect();
-        self.event(EventType::Normal, "UpgradePlanned", format!("upgrade {id} from {installed} to {target}: {count} steps, batches of {} traffic nodes", sizes.join(" and "))).await;
-        Ok(Next::Continue)
     }
 
     /// Records the sessions cut after drain timeouts (Proceed) in lastUpgrade and clears the
     /// batches, which belong to the finished upgrade.
-    fn finished(&mut self, upgrade: &UpgradeStatus) -> bool {
-        let cut: u64 = upgrade
+    fn finished(&mut self, upgrade: &UpgradeStatus) {
+        let cut: i64 = upgrade
             .plan
             .iter()
-            .filter(|s| s.action == StepAction::Install)
-            .map(|s| super::batch::cut_so_far(s.reference.as_deref()))
+            .filter_map(|s| match s.progress {
+                Some(StepProgress::SessionsCut { sessions }) => Some(sessions),
+                _ => None,
+            })
             .sum();
         if let Some(last) = self.status.last_upgrade.as_mut() {
-            last.sessions_cut = (cut > 0).then(|| i64::try_from(cut).unwrap_or(i64::MAX));
+            last.sessions_cut = (cut > 0).then_some(cut);
         }
         self.status.batches.clear();
         self.status.current_batch = None;
-        true
-    }
-
-    fn status(&mut self) -> &mut AtlasClusterStatus {
-        &mut self.status
-    }
-
-    fn timings(&self) -> &Timings {
-        &self.ctx.timings
-    }
-
-    fn phase_of(&self, upgrade: &UpgradeStatus, index: usize) -> Phase {
-        let round = upgrade.plan[index].round;
-        let started = upgrade.plan[..index]
-            .iter()
-            .any(|s| s.round == round && s.action == StepAction::Drain);
-        match upgrade.plan[index].action {
-            StepAction::Distribute if !started => Phase::Preparing,
-            StepAction::Drain | StepAction::Install | StepAction::Verify => Phase::Upgrading,
-            StepAction::Accept | StepAction::SyncCluster | StepAction::EnableBackupOperations => {
-                Phase::Finishing
-            }
-            other => summary::phase_of(other, started),
-        }
     }
 
     async fn write(&mut self) -> Result<(), kube::Error> {
@@ -406,87 +263,40 @@ impl Driven for Run<'_> {
         )
         .await;
     }
-
-    async fn run_step(
-        &mut self,
-        upgrade_id: &str,
-        step: &PlanStep,
-        previous_finished: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> StepResult {
-        let Some(view) = &self.view else {
-            return drive::Outcome::Wait {
-                reason: reasons::UNREACHABLE,
-                message: "cluster not observed".into(),
-                after: self.ctx.timings.busy,
-            }
-            .into();
-        };
-        let batches: Vec<Vec<String>> = self
-            .status
-            .batches
-            .iter()
-            .map(|b| b.nodes.clone())
-            .collect();
-        let plan = self
-            .status
-            .upgrade
-            .as_ref()
-            .map(|u| u.plan.clone())
-            .unwrap_or_default();
-        let input = AtlasStep {
-            ctx: self.ctx,
-            cluster: self.cluster,
-            upgrade_id,
-            step,
-            previous_finished,
-            masters: &self.masters,
-            view,
-            batches: &batches,
-            plan: &plan,
-            now,
-        };
-        step::run(&input).await
-    }
 }
 
 /// Nodes whose drain timed out with `onTimeout: Proceed`, for the attention list.
-fn cut_sessions(plan: &[PlanStep]) -> Vec<NodeAttention> {
+pub fn cut_sessions(plan: &[PlanStep]) -> Vec<NodeAttention> {
     plan.iter()
-        .filter(|s| s.action == StepAction::Drain)
-        .filter_map(|s| s.reference.as_deref()?.strip_prefix("proceed:")?.split_once(':').map(|(_, list)| list.to_owned()))
+        .filter_map(|s| match &s.progress {
+            Some(StepProgress::DrainTimedOut { nodes, .. }) => Some(nodes.clone()),
+            _ => None,
+        })
         .flat_map(|list| list.split(", ").map(str::to_owned).collect::<Vec<_>>())
         .map(|entry| {
             let name = entry.split(' ').next().unwrap_or_default().to_owned();
-            NodeAttention { name, reason: reasons::DRAIN_TIMEOUT.into(), message: format!("installed with clients connected after the drain timeout (onTimeout: Proceed): {entry} sessions cut") }
+            NodeAttention {
+                name,
+                reason: reasons::DRAIN_TIMEOUT.into(),
+                message: format!("installed with clients connected after the drain timeout (onTimeout: Proceed): {entry} sessions cut"),
+            }
         })
         .collect()
 }
 
 /// The batch the current step works on.
-fn current_batch(upgrade: &UpgradeStatus) -> Option<i32> {
-    let step = upgrade
-        .plan
-        .iter()
-        .find(|s| !matches!(s.state, StepState::Succeeded | StepState::Skipped))?;
-    step.member.as_deref()?.strip_prefix("batch-")?.parse().ok()
+pub fn current_batch(upgrade: &UpgradeStatus) -> Option<i32> {
+    crate::upgrade::needs::current(upgrade)?.batch
 }
 
 /// Pending, Draining, Installing or Serving, from the plan's steps for the batch.
-fn batch_state(upgrade: &UpgradeStatus, number: i32) -> String {
-    let member = atlas_plan::batch_member(number);
-    let round = upgrade
-        .plan
-        .iter()
-        .find(|s| !matches!(s.state, StepState::Succeeded | StepState::Skipped))
-        .map_or(i32::MAX, |s| s.round);
+pub fn batch_state(upgrade: &UpgradeStatus, number: i32) -> String {
+    let round = crate::upgrade::needs::current(upgrade).map_or(i32::MAX, |s| s.round);
     let of = |a: StepAction| -> Vec<&PlanStep> {
         upgrade
             .plan
             .iter()
-            .filter(|s| {
-                s.round == round && s.action == a && s.member.as_deref() == Some(member.as_str())
-            })
+            .filter(|s| s.round == round && s.action == a && s.batch == Some(number))
             .collect()
     };
     let accept = of(StepAction::Accept);

@@ -14,6 +14,7 @@ pub trait CommonStatus: serde::Serialize + Send {
     fn phase_mut(&mut self) -> &mut Phase;
     fn observed_generation_mut(&mut self) -> &mut Option<i64>;
     fn upgrade_mut(&mut self) -> &mut Option<UpgradeStatus>;
+    fn upgrade(&self) -> Option<&UpgradeStatus>;
     fn backup_mut(&mut self) -> &mut Option<BackupRecord>;
     fn last_upgrade_mut(&mut self) -> &mut Option<LastUpgrade>;
 }
@@ -32,6 +33,9 @@ macro_rules! common_status {
             }
             fn upgrade_mut(&mut self) -> &mut Option<UpgradeStatus> {
                 &mut self.upgrade
+            }
+            fn upgrade(&self) -> Option<&UpgradeStatus> {
+                self.upgrade.as_ref()
             }
             fn backup_mut(&mut self) -> &mut Option<BackupRecord> {
                 &mut self.backup

@@ -8,31 +8,9 @@ use baton_crds::conditions::{reasons, types};
 use baton_crds::status::{Phase, StepAction, StepState, UpgradeStatus};
 
 use super::status::CommonStatus;
-use crate::upgrade::conditions::set;
+use crate::drive::conditions::set;
 
-/// Where the resource stands this reconcile.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Situation {
-    /// On the target, redundancy restored: done.
-    UpToDate(String),
-    /// A step runs or waits on an appliance.
-    Working {
-        phase: Phase,
-        reason: &'static str,
-        message: String,
-    },
-    /// A gate holds the next step.
-    Held {
-        phase: Phase,
-        reason: &'static str,
-        message: String,
-    },
-    /// A person must act.
-    Stalled {
-        reason: &'static str,
-        message: String,
-    },
-}
+pub use crate::upgrade::verdict::Situation;
 
 /// Writes phase and conditions for `situation`.
 pub fn apply(

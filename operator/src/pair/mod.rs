@@ -1,12 +1,9 @@
-//! The AppliancePair controller: observe both members -> decide the next step -> act ->
-//! write status. Appliances send no watch events, so the controller requeues while an
+//! The AppliancePair controller: a thin adapter (how to observe a pair, which decision
+//! applies) around the shared skeleton: observe -> decide -> act -> write status. Appliances send no watch events, so the controller requeues while an
 //! upgrade runs and, rarely, while idle.
 
-pub mod install;
 pub mod observe;
-pub mod preflight;
 pub mod reconcile;
-pub mod step;
 
 use std::sync::Arc;
 

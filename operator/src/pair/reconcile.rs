@@ -1,5 +1,5 @@
-//! One reconcile of an AppliancePair: live read -> connect -> observe -> plan, or drive the
-//! current step (see [`crate::drive`]) -> write status.
+//! One reconcile of an AppliancePair: live read -> connect -> the shared skeleton
+//! ([`crate::drive::reconcile`]) with the pair's observation and decision.
 
 use std::sync::Arc;
 
@@ -11,20 +11,20 @@ use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Resource, ResourceExt};
 
 use baton_crds::conditions::reasons;
-use baton_crds::status::{Phase, PlanStep, StepAction, UpgradeStatus};
 use baton_crds::{AppliancePair, AppliancePairStatus};
 
 use super::Error;
-use super::observe::{self, Observation, Seen};
-use super::step::{self, StepInput};
-use crate::appliance::{Relationship, Version};
-use crate::context::{Context, Timings};
-use crate::drive::summary::{self, Situation};
-use crate::drive::{self, Driven, Next, StepResult};
+use crate::context::Context;
+use crate::drive::executors::{Executors, Fleet, Site, Target};
+use crate::drive::status::UpgradeResource;
+use crate::drive::summary::Situation;
+use crate::drive::{self, Kind};
 use crate::members::Connected;
 use crate::secrets::SecretReader;
-use crate::time::to_k8s;
-use crate::upgrade::{hops, plan};
+use crate::upgrade::command::{Command, Report};
+use crate::upgrade::decide::pair::{PairInput, decide};
+use crate::upgrade::decide::{Approvals, Common, Decision};
+use crate::upgrade::observed::Observed;
 
 /// Reconciles one pair.
 pub async fn reconcile(object: Arc<AppliancePair>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -38,23 +38,23 @@ pub async fn reconcile(object: Arc<AppliancePair>, ctx: Arc<Context>) -> Result<
         ctx.status.forget(&drive::write::key(object.as_ref()));
         return Ok(Action::await_change());
     };
-    let members = match connect(&ctx, &namespace, &name, &pair).await {
-        Ok(m) => m,
+    let mut run = Run::new(&ctx, &api, &pair);
+    match connect(&ctx, &namespace, &name, &pair).await {
+        Ok(members) => {
+            for m in &members {
+                run.fleet.add(m.clone());
+            }
+            run.members = Some(members);
+        }
         Err((reason, message)) => {
-            let mut run = Run::new(&ctx, &api, &pair, None);
-            drive::finish(
-                &mut run,
-                &Situation::Stalled {
-                    reason,
-                    message: message.clone(),
-                },
-                Err(message),
-            )
-            .await?;
+            let situation = Situation::Stalled {
+                reason,
+                message: message.clone(),
+            };
+            drive::finish(&mut run, &situation, Err(message)).await?;
             return Ok(Action::requeue(ctx.timings.gated));
         }
-    };
-    let mut run = Run::new(&ctx, &api, &pair, Some(members));
+    }
     Ok(drive::reconcile(&mut run).await?)
 }
 
@@ -65,32 +65,78 @@ struct Run<'a> {
     pair: &'a AppliancePair,
     status: AppliancePairStatus,
     members: Option<[Connected; 2]>,
-    seen: Option<[Observation; 2]>,
+    fleet: Fleet,
+    executors: Executors,
     recorder: Recorder,
 }
 
 impl<'a> Run<'a> {
-    fn new(
-        ctx: &'a Context,
-        api: &'a Api<AppliancePair>,
-        pair: &'a AppliancePair,
-        members: Option<[Connected; 2]>,
-    ) -> Self {
-        let recorder = Recorder::new(ctx.client.clone(), ctx.reporter.clone());
+    fn new(ctx: &'a Context, api: &'a Api<AppliancePair>, pair: &'a AppliancePair) -> Self {
+        let mut status = pair.status.clone().unwrap_or_default();
+        if let Some(upgrade) = status.upgrade.as_mut() {
+            crate::upgrade::legacy::carry_over(upgrade);
+        }
         Self {
             ctx,
             api,
             pair,
-            status: pair.status.clone().unwrap_or_default(),
-            members,
-            seen: None,
-            recorder,
+            status,
+            members: None,
+            fleet: Fleet::default(),
+            executors: Executors::default(),
+            recorder: Recorder::new(ctx.client.clone(), ctx.reporter.clone()),
+        }
+    }
+
+    fn site(&self) -> Site {
+        let spec = &self.pair.spec;
+        Site {
+            namespace: self.pair.namespace().unwrap_or_default(),
+            name: self.pair.name_any(),
+            short_name: "apair",
+            upgrade_id: self
+                .status
+                .upgrade
+                .as_ref()
+                .map(|u| u.id.clone())
+                .unwrap_or_default(),
+            swing: spec.traffic_swing.clone(),
+            backup: spec.backup.clone(),
         }
     }
 }
 
+/// What every decision reads of a resource (shared with the Atlas adapter).
+pub fn common_of<'a, R: UpgradeResource>(
+    resource: &'a R,
+    short_name: &'static str,
+    soak: &'a str,
+    ctx: &'a Context,
+    now: DateTime<Utc>,
+) -> Common<'a> {
+    let meta = resource.meta();
+    let annotation = meta
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(crate::upgrade::gates::APPROVE_ANNOTATION))
+        .map(String::as_str);
+    Common {
+        short_name,
+        name: meta.name.as_deref().unwrap_or_default(),
+        paused: resource.paused(),
+        windows: resource.windows(),
+        approvals: Approvals {
+            in_spec: resource.approvals(),
+            annotation,
+        },
+        soak,
+        timings: &ctx.timings,
+        now,
+    }
+}
+
 #[async_trait]
-impl Driven for Run<'_> {
+impl Kind for Run<'_> {
     type Status = AppliancePairStatus;
     type Resource = AppliancePair;
 
@@ -98,205 +144,54 @@ impl Driven for Run<'_> {
         self.pair
     }
 
-    /// Observes both members; updates the members table, primary and versions.
-    async fn observe(&mut self) {
-        let Some(members) = &self.members else { return };
-        let seen = observe::observe_pair(&members[0], &members[1]).await;
-        let mut rows: Vec<_> = seen.iter().map(observe::member_status).collect();
-        for m in &mut rows {
-            // A member that did not answer keeps its last known version.
-            if m.version.is_none()
-                && let Some(old) = self.status.members.iter().find(|o| o.name == m.name)
-            {
-                m.version.clone_from(&old.version);
-                m.base_version.clone_from(&old.base_version);
-            }
-        }
-        self.status.members = rows;
-        if let Some(p) = seen.iter().find(|o| o.seen.as_ref().is_ok_and(serves)) {
-            self.status.primary = Some(p.name.clone());
-        }
-        let versions: Vec<Version> = self
-            .status
-            .members
-            .iter()
-            .filter_map(|m| m.version.as_deref()?.parse().ok())
-            .collect();
-        self.status.current_version = versions.iter().min().map(ToString::to_string);
-        self.status.target_version = Some(self.pair.spec.version.clone());
-        self.seen = Some(seen);
-    }
-
-    fn reachability(&self) -> Result<(), String> {
-        let Some(seen) = &self.seen else {
-            return Err("not connected".to_owned());
-        };
-        let problems: Vec<String> = seen
-            .iter()
-            .filter_map(|o| {
-                o.seen
-                    .as_ref()
-                    .err()
-                    .map(|u| format!("{}: {}", o.name, u.message))
-            })
-            .collect();
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
-        }
-    }
-
-    /// No upgrade runs: everything is where the spec wants it, or an upgrade is planned.
-    async fn idle_or_plan(&mut self) -> Result<Next, kube::Error> {
-        let (Some(members), Some(seen)) = (&self.members, &self.seen) else {
-            return Ok(Next::Stop(
-                Situation::Stalled {
-                    reason: reasons::INVALID_SPEC,
-                    message: "members not connected".into(),
-                },
-                self.ctx.timings.gated,
-            ));
-        };
-        let gated = self.ctx.timings.gated;
-        let target: Version = match self.pair.spec.version.parse() {
-            Ok(v) => v,
-            Err(e) => {
-                return Ok(Next::Stop(
-                    Situation::Stalled {
-                        reason: reasons::INVALID_SPEC,
-                        message: e.to_string(),
-                    },
-                    gated,
-                ));
-            }
-        };
-        let (a, b) = match (&seen[0].seen, &seen[1].seen) {
-            (Ok(a), Ok(b)) => (a, b),
-            (Err(u), _) | (_, Err(u)) => {
-                let situation = if u.transient {
-                    Situation::Working {
-                        phase: Phase::Degraded,
-                        reason: u.reason,
-                        message: u.message.clone(),
-                    }
-                } else {
-                    Situation::Stalled {
-                        reason: u.reason,
-                        message: u.message.clone(),
-                    }
-                };
-                return Ok(Next::Stop(situation, self.ctx.timings.busy));
-            }
-        };
-        if *a.version() == target && *b.version() == target {
-            if a.failover.relationship == Relationship::Established
-                && b.failover.relationship == Relationship::Established
-            {
-                return Ok(Next::Stop(
-                    Situation::UpToDate(format!(
-                        "both members run {target} with failover established"
-                    )),
-                    self.ctx.timings.idle,
-                ));
-            }
-            let message = "both members run the target version but failover is not established; baton changes failover only during an upgrade: re-establish it from the primary".to_owned();
-            return Ok(Next::Stop(
-                Situation::Stalled {
-                    reason: reasons::PREFLIGHT_FAILED,
-                    message,
-                },
-                gated,
-            ));
-        }
-        let (p, b_index) = if serves(a) || !serves(b) {
-            (0, 1)
-        } else {
-            (1, 0)
-        };
-        let installed = a.version().min(b.version()).clone();
-        // The package list with prerequisites comes from the primary.
-        let packages = match members[p].appliance.packages().await {
-            Ok(p) => p,
-            Err(e) => {
-                return Ok(Next::Stop(
-                    Situation::Working {
-                        phase: Phase::Degraded,
-                        reason: reasons::UNREACHABLE,
-                        message: e.to_string(),
-                    },
-                    self.ctx.timings.busy,
-                ));
-            }
-        };
-        let rounds = match hops::rounds(&installed, &target, &packages) {
-            Ok(r) => r,
-            Err(e) => {
-                let reason = if matches!(e, hops::PathError::Downgrade { .. }) {
-                    reasons::DOWNGRADE
-                } else {
-                    reasons::NO_UPGRADE_PATH
-                };
-                return Ok(Next::Stop(
-                    Situation::Stalled {
-                        reason,
-                        message: e.to_string(),
-                    },
-                    gated,
-                ));
-            }
-        };
-        let input = plan::PairPlanInput {
-            strategy: self.pair.spec.strategy,
-            primary: &members[p].name,
-            backup: &members[b_index].name,
-            rounds: &rounds,
-            gates: &self.pair.spec.approval.gates,
-        };
-        let steps = plan::pair_plan(&input);
-        let upgrade = new_upgrade(
-            self.pair.metadata.uid.as_deref(),
-            self.pair.metadata.generation,
-            &installed,
-            &target,
-            steps,
-        );
-        let (id, count) = (upgrade.id.clone(), upgrade.plan.len());
-        self.status.upgrade = Some(upgrade);
-        // The plan is written before anything acts on it.
-        self.summarize(&Situation::Working {
-            phase: Phase::Preparing,
-            reason: reasons::UPGRADING,
-            message: format!("planned upgrade {id}: {count} steps"),
-        });
-        self.write().await?;
-        let route: Vec<String> = rounds.iter().map(|r| r.product.to_string()).collect();
-        self.event(
-            EventType::Normal,
-            "UpgradePlanned",
-            format!(
-                "upgrade {id} from {installed} through {}: {count} steps",
-                route.join(" -> ")
-            ),
-        )
-        .await;
-        Ok(Next::Continue)
-    }
-
     fn status(&mut self) -> &mut AppliancePairStatus {
         &mut self.status
     }
 
-    fn timings(&self) -> &Timings {
-        &self.ctx.timings
+    fn status_ref(&self) -> &AppliancePairStatus {
+        &self.status
     }
 
-    fn phase_of(&self, upgrade: &UpgradeStatus, index: usize) -> Phase {
-        let round = upgrade.plan[index].round;
-        let after_break = upgrade.plan[..index]
-            .iter()
-            .any(|s| s.round == round && s.action == StepAction::BreakFailover);
-        summary::phase_of(upgrade.plan[index].action, after_break)
+    fn common(&self, now: DateTime<Utc>) -> Common<'_> {
+        common_of(self.pair, "apair", &self.pair.spec.soak, self.ctx, now)
+    }
+
+    async fn observe(&mut self) -> Observed {
+        let Some(members) = &self.members else {
+            return Observed::default();
+        };
+        super::observe::observe_pair(self.pair, members, &mut self.status, &self.ctx.timings).await
+    }
+
+    fn decide(&self, observed: &Observed, now: DateTime<Utc>) -> Decision {
+        if self.members.is_none() {
+            return Decision::Hold {
+                situation: Situation::Stalled {
+                    reason: reasons::INVALID_SPEC,
+                    message: "members not connected".into(),
+                },
+                after: self.ctx.timings.gated,
+            };
+        }
+        let meta = self.pair.meta();
+        decide(&PairInput {
+            common: self.common(now),
+            spec: &self.pair.spec,
+            uid: meta.uid.as_deref().unwrap_or_default(),
+            generation: meta.generation.unwrap_or_default(),
+            upgrade: self.status.upgrade.as_ref(),
+            observed,
+        })
+    }
+
+    async fn act(&mut self, commands: &[Command]) -> Vec<Report> {
+        let site = self.site();
+        let target = Target {
+            ctx: self.ctx,
+            site: &site,
+            fleet: &self.fleet,
+        };
+        self.executors.act(commands, &target).await
     }
 
     async fn write(&mut self) -> Result<(), kube::Error> {
@@ -312,34 +207,6 @@ impl Driven for Run<'_> {
             note,
         )
         .await;
-    }
-
-    async fn run_step(
-        &mut self,
-        upgrade_id: &str,
-        step: &PlanStep,
-        previous_finished: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> StepResult {
-        let (Some(members), Some(seen)) = (&self.members, &self.seen) else {
-            return drive::Outcome::Wait {
-                reason: reasons::UNREACHABLE,
-                message: "members not observed".into(),
-                after: self.ctx.timings.busy,
-            }
-            .into();
-        };
-        let input = StepInput {
-            ctx: self.ctx,
-            pair: self.pair,
-            upgrade_id,
-            step,
-            previous_finished,
-            members,
-            seen,
-            now,
-        };
-        step::run(&input).await
     }
 }
 
@@ -361,41 +228,6 @@ pub async fn publish(
     if let Err(e) = recorder.publish(&event, reference).await {
         tracing::warn!(error = %e, "failed to publish an event");
     }
-}
-
-/// A new upgrade with its plan.
-pub fn new_upgrade(
-    uid: Option<&str>,
-    generation: Option<i64>,
-    installed: &Version,
-    target: &Version,
-    plan: Vec<PlanStep>,
-) -> UpgradeStatus {
-    UpgradeStatus {
-        id: upgrade_id(uid, generation, target),
-        from_version: installed.to_string(),
-        to_version: target.to_string(),
-        started_at: Some(to_k8s(Utc::now())),
-        current_step: plan.first().map(|s| s.id.clone()),
-        plan,
-        retries: 0,
-    }
-}
-
-/// Serving the site: primary of an established relationship, or holding the site address.
-fn serves(seen: &Seen) -> bool {
-    seen.is_established_primary() || seen.holds_site_address()
-}
-
-/// Stable for a resource generation and target, so idempotency keys survive a lost write.
-fn upgrade_id(uid: Option<&str>, generation: Option<i64>, target: &Version) -> String {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one((
-        uid.unwrap_or_default(),
-        generation.unwrap_or_default(),
-        target.to_string(),
-    ));
-    format!("u-{:06x}", hash & 0xff_ffff)
 }
 
 async fn connect(

@@ -11,103 +11,37 @@
 
 pub mod service;
 
-use crate::appliance;
 use crate::members::Connected;
-use crate::pair::observe::Seen;
+use crate::upgrade::verdict::Verdict;
 
-/// Whether the shared IP already moved.
-pub fn shared_ip_moved(from: &Seen, to: &Seen) -> bool {
-    to.holds_site_address() && !from.holds_site_address()
-}
+pub use crate::upgrade::gates::confirmation_id;
 
-/// Moves the shared IP: off on `from`, then on on `to`.
-pub async fn move_shared_ip(
-    from: &Connected,
-    from_seen: &Seen,
-    to: &Connected,
-    to_seen: &Seen,
-) -> Result<(), appliance::Error> {
-    if from_seen.holds_site_address() {
-        from.appliance.set_shared_ips(false).await?;
+/// One side of a swing: the member and whether it holds the site address now.
+pub type Side<'a> = (&'a Connected, bool);
+
+/// Moves the shared IP: off the old primary first, then onto the new one (never two holders).
+pub async fn move_shared_ip(from: Side<'_>, to: Side<'_>) -> Result<(), crate::appliance::Error> {
+    if from.1 {
+        from.0.appliance.set_shared_ips(false).await?;
     }
-    if !to_seen.holds_site_address() {
-        to.appliance.set_shared_ips(true).await?;
+    if !to.1 {
+        to.0.appliance.set_shared_ips(true).await?;
     }
     Ok(())
 }
 
-/// The id a `Manual` swing's confirmation names, `<id>/TrafficSwing`: the upgrade's id in
-/// round 1, `<upgrade id>-round<n>` in round n > 1. Every round swings to the other member, so
-/// one round's confirmation must not stand for the next.
-pub fn confirmation_id(upgrade_id: &str, round: i32) -> String {
-    if round > 1 {
-        format!("{upgrade_id}-round{round}")
-    } else {
-        upgrade_id.to_owned()
-    }
-}
-
-/// The confirmation id of a round's swing and whether it was given, in spec or annotation.
-pub fn confirmation(
-    resource: &impl crate::drive::status::UpgradeResource,
-    upgrade_id: &str,
-    round: i32,
-) -> (String, bool) {
-    let id = confirmation_id(upgrade_id, round);
-    let given = resource.approved(&id, "TrafficSwing");
-    (id, given)
-}
-
-/// Moves `resource`'s site (its `spec.trafficSwing`) from `from` to `to` in round `round` of
-/// upgrade `upgrade_id`. `short_name` is how `kubectl` names the kind (`apair`, `atlas`), for
-/// the message asking a person to confirm a manual swing.
-#[allow(clippy::too_many_arguments)]
-pub async fn swing_resource<R>(
-    ctx: &crate::context::Context,
-    resource: &R,
-    short_name: &str,
-    spec: &baton_crds::common::TrafficSwing,
-    upgrade_id: &str,
-    round: i32,
-    from: (&Connected, &Seen),
-    to: (&Connected, &Seen),
-) -> crate::drive::Outcome
-where
-    R: crate::drive::status::UpgradeResource + kube::Resource<DynamicType = ()>,
-{
-    let meta = resource.meta();
-    let namespace = meta.namespace.clone().unwrap_or_default();
-    let label = format!("{short_name} {}", meta.name.as_deref().unwrap_or_default());
-    // Each round's swing moves the site to the other member: a confirmation holds for its
-    // round only, or the first round's would wave the second through with DNS unmoved.
-    let (confirmation, confirmed) = confirmation(resource, upgrade_id, round);
-    swing(SwingInput {
-        client: &ctx.client,
-        namespace: &namespace,
-        spec,
-        from,
-        to,
-        confirmed,
-        resource: &label,
-        upgrade_id: &confirmation,
-        busy: ctx.timings.busy,
-        gated: ctx.timings.gated,
-    })
-    .await
-}
-
-/// What a swing needs to know.
+/// What a swing needs.
 pub struct SwingInput<'a> {
     pub client: &'a kube::Client,
     pub namespace: &'a str,
     pub spec: &'a baton_crds::common::TrafficSwing,
-    pub from: (&'a Connected, &'a Seen),
-    pub to: (&'a Connected, &'a Seen),
-    /// Whether `<upgrade_id>/TrafficSwing` was approved (the Manual provider's confirmation).
+    pub from: Side<'a>,
+    pub to: Side<'a>,
+    /// A person confirmed a manual swing.
     pub confirmed: bool,
-    /// How a person annotates the resource: `apair support-site`.
+    /// `apair <name>`, for the command a message suggests.
     pub resource: &'a str,
-    /// The id the confirmation names ([`confirmation_id`]).
+    /// The confirmation's id ([`confirmation_id`]).
     pub upgrade_id: &'a str,
     pub busy: std::time::Duration,
     pub gated: std::time::Duration,
@@ -122,66 +56,51 @@ impl std::fmt::Debug for SwingInput<'_> {
     }
 }
 
-/// Moves the site to `to` with the spec's provider; done once it points there.
-pub async fn swing(s: SwingInput<'_>) -> crate::drive::Outcome {
-    use crate::drive::Outcome;
+/// Performs the swing the spec names and says how it stands.
+pub async fn swing(s: SwingInput<'_>) -> Verdict {
     use baton_crds::common::SwingProvider;
     use baton_crds::conditions::reasons;
-    let ((from, from_seen), (to, to_seen)) = (s.from, s.to);
-    let now = |message: String| Outcome::Wait {
-        reason: reasons::UPGRADING,
-        message,
-        after: std::time::Duration::ZERO,
-    };
-    let retry = |message: String| Outcome::Wait {
-        reason: reasons::UNREACHABLE,
-        message,
-        after: s.busy,
-    };
+    let (from, to) = (s.from, s.to);
+    let now =
+        |message: String| Verdict::wait(reasons::UPGRADING, message, std::time::Duration::ZERO);
+    let retry = |message: String| Verdict::wait(reasons::UNREACHABLE, message, s.busy);
     match s.spec.provider {
         SwingProvider::SharedIp => {
-            if shared_ip_moved(from_seen, to_seen) {
-                return Outcome::Done(format!("{} holds the site address", to.name));
+            if to.1 && !from.1 {
+                return Verdict::Done(format!("{} holds the site address", to.0.name));
             }
-            match move_shared_ip(from, from_seen, to, to_seen).await {
-                Ok(()) => now(format!("moving the shared IP to {}", to.name)),
+            match move_shared_ip(from, to).await {
+                Ok(()) => now(format!("moving the shared IP to {}", to.0.name)),
                 Err(e) => retry(e.to_string()),
             }
         }
-        SwingProvider::Service => service_swing(&s, to).await,
-        SwingProvider::Manual if s.confirmed => {
-            Outcome::Done(format!("a person confirmed the site points at {}", to.name))
-        }
-        SwingProvider::Manual => Outcome::Wait {
-            reason: reasons::AWAITING_APPROVAL,
-            message: format!(
+        SwingProvider::Service => service_swing(&s, to.0).await,
+        SwingProvider::Manual if s.confirmed => Verdict::Done(format!(
+            "a person confirmed the site points at {}",
+            to.0.name
+        )),
+        SwingProvider::Manual => Verdict::wait(
+            reasons::AWAITING_APPROVAL,
+            format!(
                 "move the site's DNS or NAT to {} ({}), then confirm with `kubectl annotate {} {}={}/TrafficSwing`",
-                to.name,
-                to.endpoint,
+                to.0.name,
+                to.0.endpoint,
                 s.resource,
                 crate::upgrade::gates::APPROVE_ANNOTATION,
                 s.upgrade_id
             ),
-            after: s.gated,
-        },
+            s.gated,
+        ),
     }
 }
 
 /// The `Service` provider: the Service's slice pointed at `to`'s traffic address.
-async fn service_swing(s: &SwingInput<'_>, to: &Connected) -> crate::drive::Outcome {
-    use crate::drive::Outcome;
+async fn service_swing(s: &SwingInput<'_>, to: &Connected) -> Verdict {
     use baton_crds::conditions::reasons;
-    let retry = |message: String| Outcome::Wait {
-        reason: reasons::UNREACHABLE,
-        message,
-        after: s.busy,
-    };
+    let retry = |message: String| Verdict::wait(reasons::UNREACHABLE, message, s.busy);
     // Refused before anything moves: no retry helps until the spec changes, and the old
     // primary must not be touched meanwhile.
-    let invalid = |message: String| Outcome::Failed {
-        reason: reasons::INVALID_SPEC,
-        message,
-    };
+    let invalid = |message: String| Verdict::failed(reasons::INVALID_SPEC, message);
     let Some(name) = s.spec.service.as_ref().map(|x| x.name.as_str()) else {
         return invalid("trafficSwing.service is required for the Service provider".to_owned());
     };
@@ -200,14 +119,14 @@ async fn service_swing(s: &SwingInput<'_>, to: &Connected) -> crate::drive::Outc
         Ok(Some(found)) => found,
         // A person creates it; the swing goes on by itself once it exists.
         Ok(None) => {
-            return Outcome::Wait {
-                reason: reasons::INVALID_SPEC,
-                message: format!(
+            return Verdict::wait(
+                reasons::INVALID_SPEC,
+                format!(
                     "Service {name} does not exist in namespace {}: create it without a selector so baton can point it at {}",
                     s.namespace, to.name
                 ),
-                after: s.gated,
-            };
+                s.gated,
+            );
         }
         Err(e) => return retry(format!("failed to read Service {name}: {e}")),
     };
@@ -216,13 +135,13 @@ async fn service_swing(s: &SwingInput<'_>, to: &Connected) -> crate::drive::Outc
     let slices: kube::Api<k8s_openapi::api::discovery::v1::EndpointSlice> =
         kube::Api::namespaced(s.client.clone(), s.namespace);
     match service::routes_as(&slices, &want).await {
-        Ok(true) => Outcome::Done(format!("Service {name} points at {} ({address})", to.name)),
+        Ok(true) => Verdict::Done(format!("Service {name} points at {} ({address})", to.name)),
         Ok(false) => match service::apply(&slices, &want).await {
-            Ok(()) => Outcome::Wait {
-                reason: reasons::UPGRADING,
-                message: format!("pointing Service {name} at {} ({address})", to.name),
-                after: std::time::Duration::ZERO,
-            },
+            Ok(()) => Verdict::wait(
+                reasons::UPGRADING,
+                format!("pointing Service {name} at {} ({address})", to.name),
+                std::time::Duration::ZERO,
+            ),
             // The API server refuses the address itself (loopback, link-local).
             Err(kube::Error::Api(e)) if e.code == 422 => invalid(format!(
                 "the API server refuses to point Service {name} at {} ({address}): {}; set members[].trafficAddress to an address clients can reach",

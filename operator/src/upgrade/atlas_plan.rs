@@ -27,7 +27,7 @@ pub struct AtlasPlanInput<'a> {
     pub gates: &'a [Gate],
 }
 
-/// The member name batch steps carry: `batch-1`, `batch-2`.
+/// The name batch steps carry in their ids: `batch-1`, `batch-2`.
 pub fn batch_member(n: i32) -> String {
     format!("batch-{n}")
 }
@@ -45,6 +45,14 @@ pub fn atlas_plan(input: &AtlasPlanInput<'_>) -> Vec<PlanStep> {
         let version = round.product.to_string();
         let mut push = |action, member: Option<&str>, package: Option<&str>, what: String| {
             let mut s = step(r, action, member, package, what);
+            // Batch steps name their batch (the id keeps `batch-<n>`, part of install keys).
+            if let Some(n) = member
+                .and_then(|m| m.strip_prefix("batch-"))
+                .and_then(|n| n.parse().ok())
+            {
+                s.batch = Some(n);
+                s.member = None;
+            }
             s.version = Some(version.clone());
             s.base_software = round
                 .packages

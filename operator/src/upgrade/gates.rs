@@ -7,6 +7,8 @@ use chrono_tz::Tz;
 use baton_crds::common::{MaintenanceWindow, Weekday};
 use baton_crds::status::StepAction;
 
+pub use super::duration::parse_duration;
+
 /// The annotation that approves like `spec.approval.approved`, for people who would rather
 /// not commit an approval: `kubectl annotate apair x baton.dev/approve=<upgrade id>/<gate>`.
 /// Several approvals are separated by commas.
@@ -61,6 +63,16 @@ pub fn window_errors(windows: &[MaintenanceWindow]) -> Vec<String> {
     errors
 }
 
+/// The id a manual traffic swing is confirmed under: the upgrade id for round 1, then
+/// `<id>-round<n>`, so a confirmation left in place never confirms a later round's swing.
+pub fn confirmation_id(upgrade_id: &str, round: i32) -> String {
+    if round > 1 {
+        format!("{upgrade_id}-round{round}")
+    } else {
+        upgrade_id.to_owned()
+    }
+}
+
 /// Whether the approval `<upgrade id>/<gate>` was given in spec or in the annotation.
 pub fn is_approved(
     upgrade_id: &str,
@@ -71,16 +83,6 @@ pub fn is_approved(
     let wanted = format!("{upgrade_id}/{gate}");
     in_spec.iter().any(|a| a.trim() == wanted)
         || annotation.is_some_and(|a| a.split(',').any(|a| a.trim() == wanted))
-}
-
-/// Parses a Go-style duration (`24h`, `1h30m`, `90s`, `1.5h`) as the schema accepts it.
-pub fn parse_duration(text: &str) -> Option<Duration> {
-    let parsed: kube::core::Duration = text.parse().ok()?;
-    // Negative durations have no meaning for windows and soaks; the schema refuses them too.
-    if parsed.is_negative() {
-        return None;
-    }
-    Duration::from_std(std::time::Duration::from(parsed)).ok()
 }
 
 fn window_contains(w: &MaintenanceWindow, now: DateTime<Utc>) -> bool {

@@ -12,7 +12,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::appliance::{Package, PackageKind, Version};
+use super::observed::Offer as Package;
+use super::version::Version;
 
 /// One product version the site passes through, and the packages that get it there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +70,7 @@ pub fn rounds(
     let by_id: BTreeMap<&str, &Package> = packages.iter().map(|p| (p.id.as_str(), p)).collect();
     let goal = packages
         .iter()
-        .find(|p| p.kind == PackageKind::Product && p.version == *target)
+        .find(|p| !p.base && p.version == *target)
         .ok_or_else(|| PathError::NotOffered {
             target: target.clone(),
             offered: offered(packages),
@@ -115,7 +116,7 @@ fn visit<'a>(
         .collect();
     // Product prerequisites first: a base package then lands right before the product that
     // needs it, not in an earlier round (R2).
-    prerequisites.sort_by_key(|p| (p.kind == PackageKind::Base, p.version.clone()));
+    prerequisites.sort_by_key(|p| (p.base, p.version.clone()));
     for prerequisite in prerequisites {
         visit(prerequisite, by_id, in_progress, order)?;
     }
@@ -130,10 +131,8 @@ fn split_into_rounds(order: Vec<String>, by_id: &BTreeMap<&str, &Package>) -> Ve
     let mut current = Vec::new();
     for id in order {
         let package = by_id.get(id.as_str());
-        let product = package
-            .filter(|p| p.kind == PackageKind::Product)
-            .map(|p| p.version.clone());
-        let base = package.is_some_and(|p| p.kind == PackageKind::Base);
+        let product = package.filter(|p| !p.base).map(|p| p.version.clone());
+        let base = package.is_some_and(|p| p.base);
         current.push(RoundPackage { id, base });
         if let Some(product) = product {
             rounds.push(Round {
@@ -148,7 +147,7 @@ fn split_into_rounds(order: Vec<String>, by_id: &BTreeMap<&str, &Package>) -> Ve
 fn offered(packages: &[Package]) -> String {
     let products: Vec<String> = packages
         .iter()
-        .filter(|p| p.kind == PackageKind::Product)
+        .filter(|p| !p.base)
         .map(|p| p.version.to_string())
         .collect();
     if products.is_empty() {

@@ -1,25 +1,22 @@
 use super::*;
-use crate::appliance::PackageState;
 
 fn v(s: &str) -> Version {
     s.parse().unwrap_or_else(|_| Version::new(vec![0]))
 }
 
 fn package(id: &str, requires: &[&str], installable: bool) -> Package {
-    let (kind, version) = match id.split_once('-') {
-        Some(("base", v)) => (PackageKind::Base, v),
-        Some((_, v)) => (PackageKind::Product, v),
-        None => (PackageKind::Product, id),
+    let (base, version) = match id.split_once('-') {
+        Some(("base", v)) => (true, v),
+        Some((_, v)) => (false, v),
+        None => (false, id),
     };
     Package {
         id: id.to_owned(),
-        name: id.to_owned(),
-        kind,
+        base,
         version: version.parse().unwrap_or_else(|_| Version::new(vec![0])),
         requires: requires.iter().map(|s| (*s).to_owned()).collect(),
-        state: PackageState::Available,
         installable,
-        reboots: kind == PackageKind::Base,
+        staged: false,
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use baton_crds::AppliancePair;
 use baton_crds::conditions::types;
-use baton_crds::status::StepState;
+use baton_crds::status::{StepProgress, StepState};
 use baton_e2e::admin;
 use baton_e2e::namespace::TestNamespace;
 use baton_e2e::operator::{Launch, Operator};
@@ -67,7 +67,9 @@ fn mid_install(pair: &AppliancePair) -> bool {
         .and_then(|s| s.upgrade.as_ref())
         .is_some_and(|u| {
             u.plan.iter().any(|s| {
-                s.state == StepState::Running && s.id.contains("/install/") && s.reference.is_some()
+                s.state == StepState::Running
+                    && s.id.contains("/install/")
+                    && matches!(s.progress, Some(StepProgress::InstallStarted { .. }))
             })
         })
 }

@@ -14,7 +14,7 @@ fn running_step(pair: &baton_crds::AppliancePair) -> Option<(String, bool)> {
         .plan
         .iter()
         .find(|s| s.state == baton_crds::status::StepState::Running)
-        .map(|s| (s.id.clone(), s.reference.is_some()))
+        .map(|s| (s.id.clone(), s.progress.is_some()))
 }
 
 #[tokio::test]
@@ -27,7 +27,7 @@ async fn pair_operator_killed_at_every_step_boundary_repeats_nothing() -> Result
         let seen = killed_at.clone();
         let mid_install_done = killed_mid_install;
         // Stop at the next step that starts (recorded Running), or, once, at an install the
-        // appliance already accepted (its reference is recorded): the middle of an install.
+        // appliance already accepted (its progress is recorded): the middle of an install.
         let pair = world
             .until(UPGRADE, move |p| {
                 condition(p, types::READY, "True")

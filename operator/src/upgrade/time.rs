@@ -1,4 +1,4 @@
-//! The bridge between the appliance client's times (chrono) and Kubernetes' (jiff, through
+//! The bridge between the core's times (chrono) and the status's (jiff, through
 //! k8s-openapi's `Time`).
 
 use chrono::{DateTime, Utc};

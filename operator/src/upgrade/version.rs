@@ -1,4 +1,4 @@
-//! Appliance software versions.
+//! Software versions: the decision core owns them; the appliance client parses into them.
 //!
 //! Product versions look like `24.3.2` (older `19.1.8`) and `check_health` reports them as
 //! `24.3.2 (build-8f3c2a)`; base software has its own numbering (`5.2.0`). [`Version`] is the
@@ -11,7 +11,7 @@ use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
 /// A dotted numeric version such as `24.3.2`.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Version {
     parts: Vec<u32>,
 }

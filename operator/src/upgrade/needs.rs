@@ -1,0 +1,110 @@
+//! What a pass must observe beyond the members themselves, from the recorded progress: the
+//! controllers read exactly this, so the core's inputs and the requests sent stay in step.
+
+use baton_crds::status::{PlanStep, StepAction, StepProgress, StepState, UpgradeStatus};
+
+use super::command::SyncKind;
+use super::decide::batch::next_install;
+
+/// A long operation to poll (with the long poll: the answer comes when it ends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperationQuery {
+    /// An install by id on a member.
+    Install { member: String, id: String },
+    /// The last sync of a member.
+    Sync { member: String, kind: SyncKind },
+    /// The distribution from the acting master.
+    Distribution,
+}
+
+/// What a batch step reads of each target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetQuery {
+    /// Where each target's install of `package` stands (and of `next`, working ahead). On a
+    /// retry the failed attempt's install counts as not started.
+    Install {
+        package: String,
+        retry: bool,
+        next: Option<(String, bool)>,
+    },
+    /// Whether each target runs `version`, healthy and idle.
+    Verify { version: String },
+}
+
+/// What to observe this pass.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// Each member's API account and clock (preflight).
+    pub accounts: bool,
+    /// The packages a member offers (staging).
+    pub packages_of: Option<String>,
+    pub operation: Option<OperationQuery>,
+    /// Atlas batch steps: the batch and what to read of its targets.
+    pub targets: Option<(i32, TargetQuery)>,
+}
+
+/// The step the next decision is about: the first not done.
+pub fn current(upgrade: &UpgradeStatus) -> Option<&PlanStep> {
+    upgrade
+        .plan
+        .iter()
+        .find(|s| !matches!(s.state, StepState::Succeeded | StepState::Skipped))
+}
+
+/// What the current step needs observed.
+pub fn needs(upgrade: Option<&UpgradeStatus>) -> Needs {
+    let Some(upgrade) = upgrade else {
+        return Needs::default();
+    };
+    let Some(step) = current(upgrade) else {
+        return Needs::default();
+    };
+    if step.state == StepState::Failed {
+        return Needs::default();
+    }
+    let member = step.member.clone().unwrap_or_default();
+    let mut needs = Needs::default();
+    match (step.action, step.batch, &step.progress) {
+        (StepAction::Preflight, _, _) => needs.accounts = true,
+        (StepAction::Stage, _, _) => needs.packages_of = Some(member),
+        (StepAction::Install, None, Some(StepProgress::InstallStarted { install_id })) => {
+            needs.operation = Some(OperationQuery::Install {
+                member,
+                id: install_id.clone(),
+            });
+        }
+        (StepAction::SyncFailover, _, Some(StepProgress::SyncStarted { .. })) => {
+            needs.operation = Some(OperationQuery::Sync {
+                member,
+                kind: SyncKind::Failover,
+            });
+        }
+        (StepAction::SyncCluster, _, Some(StepProgress::SyncStarted { .. })) => {
+            needs.operation = Some(OperationQuery::Sync {
+                member,
+                kind: SyncKind::Cluster,
+            });
+        }
+        (StepAction::Distribute, _, Some(StepProgress::DistributionStarted { .. })) => {
+            needs.operation = Some(OperationQuery::Distribution);
+        }
+        (StepAction::Install, Some(n), _) => {
+            let next = next_install(&upgrade.plan, step)
+                .map(|s| (s.package.clone().unwrap_or_default(), s.attempt > 0));
+            needs.targets = Some((
+                n,
+                TargetQuery::Install {
+                    package: step.package.clone().unwrap_or_default(),
+                    retry: step.attempt > 0,
+                    next,
+                },
+            ));
+        }
+        (StepAction::Verify, Some(n), _) => {
+            let version = step.version.clone().unwrap_or_default();
+            needs.targets = Some((n, TargetQuery::Verify { version }));
+        }
+        _ => {}
+    }
+    needs
+}
