@@ -12,6 +12,7 @@
 
 pub mod atlas;
 pub mod batch;
+pub mod batch_install;
 pub mod idle;
 pub mod pair;
 pub mod steps;

@@ -8,3 +8,4 @@ mod atlas_rules;
 mod fixtures;
 mod gate_rules;
 mod pair_rules;
+mod resume_rules;

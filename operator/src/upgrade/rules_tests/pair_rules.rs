@@ -6,12 +6,9 @@ use baton_crds::conditions::reasons;
 use baton_crds::status::{StepAction, StepProgress, StepState};
 
 use super::fixtures::*;
-use crate::upgrade::command::{Command, SyncKind};
+use crate::upgrade::command::Command;
 use crate::upgrade::decide::Decision;
-use crate::upgrade::fold::fold;
-use crate::upgrade::observed::{
-    Account, FailoverRole, Observed, Offer, Operation, OperationState, Unseen,
-};
+use crate::upgrade::observed::{Account, FailoverRole, Observed, Offer, Operation, OperationState};
 use crate::upgrade::verdict::{Situation, Verdict};
 
 fn offers() -> Vec<Offer> {
@@ -93,44 +90,6 @@ fn r2_base_software_installs_right_before_the_product_that_needs_it() {
             .iter()
             .all(|s| s.member.as_deref() == Some("rs-b"))
     );
-}
-
-#[test]
-fn r4_an_install_is_done_only_when_the_appliance_says_so_even_through_a_reboot() {
-    let started = Some(StepProgress::InstallStarted {
-        install_id: "i-1".into(),
-    });
-    let u = upgrade(vec![install(
-        "1/install/rs-b/base-5.2.0",
-        "rs-b",
-        "base-5.2.0",
-        true,
-        started,
-    )]);
-    let spec = pair_spec(json!({}));
-    let mut observed = pair_seen("24.1.0");
-    // Rebooting: the appliance does not answer. Still installing, never done.
-    observed.operation = Some(Err(Unseen::transient(
-        reasons::UNREACHABLE,
-        "connection refused",
-    )));
-    let d = decide_pair(&spec, Some(&u), &observed, Knobs::default());
-    assert!(
-        matches!(d, Decision::Settle { ref update, .. } if matches!(update.verdict, Verdict::Wait { .. })),
-        "{d:?}"
-    );
-    observed.operation = Some(Ok(Operation {
-        state: OperationState::Succeeded,
-        percent: Some(100),
-        message: None,
-        package: None,
-    }));
-    assert!(is_done(&decide_pair(
-        &spec,
-        Some(&u),
-        &observed,
-        Knobs::default()
-    )));
 }
 
 #[test]
@@ -359,99 +318,6 @@ fn i7_never_establishes_failover_between_different_versions() {
         commands(&d).as_slice(),
         [Command::EstablishFailover { .. }]
     ));
-}
-
-#[test]
-fn i8_a_step_is_recorded_running_before_its_first_command() {
-    let u = upgrade(vec![install(
-        "1/install/rs-b/product-24.3.2",
-        "rs-b",
-        "product-24.3.2",
-        false,
-        None,
-    )]);
-    let mut u = u;
-    u.plan[0].state = StepState::Pending;
-    let d = decide_pair(
-        &pair_spec(json!({})),
-        Some(&u),
-        &pair_seen("24.1.0"),
-        Knobs::default(),
-    );
-    assert!(matches!(d, Decision::Start { index: 0, .. }), "{d:?}");
-}
-
-#[test]
-fn i8_an_install_recorded_as_started_is_followed_not_started_again() {
-    let started = Some(StepProgress::InstallStarted {
-        install_id: "i-7".into(),
-    });
-    let u = upgrade(vec![install(
-        "1/install/rs-b/product-24.3.2",
-        "rs-b",
-        "product-24.3.2",
-        false,
-        started,
-    )]);
-    let mut observed = pair_seen("24.1.0");
-    observed.operation = Some(Ok(Operation {
-        state: OperationState::Running,
-        percent: Some(40),
-        message: None,
-        package: None,
-    }));
-    let d = decide_pair(&pair_spec(json!({})), Some(&u), &observed, Knobs::default());
-    assert!(commands(&d).is_empty(), "{d:?}");
-}
-
-#[test]
-fn i8_a_restarted_install_asks_with_the_same_idempotency_key() {
-    let u = upgrade(vec![install(
-        "1/install/rs-b/product-24.3.2",
-        "rs-b",
-        "product-24.3.2",
-        false,
-        None,
-    )]);
-    let key = |u: &baton_crds::status::UpgradeStatus| match commands(&decide_pair(
-        &pair_spec(json!({})),
-        Some(u),
-        &pair_seen("24.1.0"),
-        Knobs::default(),
-    ))
-    .as_slice()
-    {
-        [Command::StartInstall { key, .. }] => key.clone(),
-        other => panic!("{other:?}"),
-    };
-    assert_eq!(key(&u), key(&u.clone()));
-    let mut retried = u.clone();
-    retried.plan[0].attempt = 1;
-    assert_ne!(key(&u), key(&retried), "a retry is a new install");
-}
-
-#[test]
-fn i8_what_a_command_reported_is_recorded_in_the_step() {
-    let u = upgrade(vec![PlanStep2::sync("rs-a", None)]);
-    let observed = pair_seen("24.1.0");
-    let timings = crate::upgrade::timings::Timings::default();
-    let common = common(&timings, &[], "24h", Knobs::default());
-    let ctx = crate::upgrade::decide::StepContext {
-        common: &common,
-        upgrade: &u,
-        index: 0,
-        step: &u.plan[0],
-        observed: &observed,
-    };
-    let command = Command::SyncNow {
-        member: "rs-a".into(),
-        kind: SyncKind::Failover,
-    };
-    let update = fold(&ctx, &[command], &[crate::upgrade::command::Report::Done]);
-    assert_eq!(
-        update.progress,
-        Some(StepProgress::SyncStarted { attempt: 1 })
-    );
 }
 
 #[test]
