@@ -16,20 +16,20 @@ use tracing::instrument;
 use url::Url;
 
 use super::model::{
-    Clock, Cluster, ClusterNode, Distribution, DownloadKey, ErrorBody, EstablishRequest,
-    ExtensionInfo, Failover, Install, InstallList, InstallRequest, Package, PackageList, Software,
-    SyncStatus,
+    Clock, Cluster, ClusterNode, Distribution, DownloadKey, EstablishRequest, ExtensionInfo,
+    Failover, Install, InstallList, InstallRequest, Package, PackageList, Software, SyncStatus,
 };
+use super::wire::{check_idempotency_key, decode, segment};
 use crate::appliance::api::ManagementApi;
 use crate::appliance::error::{Error, Result};
 use crate::appliance::session::Session;
-use crate::appliance::transport::{REQUEST_TIMEOUT, Reply};
+use crate::appliance::transport::REQUEST_TIMEOUT;
 
 /// The extension's versioned prefix.
 pub const PREFIX: &str = "api/management/v1/";
 /// The longest long poll the extension accepts.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
-const PERMISSION: &str = "full command access";
+pub(super) const PERMISSION: &str = "full command access";
 
 /// Client for the management extension of one appliance.
 #[derive(Debug, Clone)]
@@ -146,64 +146,6 @@ impl ManagementClient {
         self.call(op, Method::POST, path, Body::None, None, None)
             .await
     }
-}
-
-/// Maps a reply to `T` or to the error its status and body describe.
-fn decode<T: DeserializeOwned>(op: &'static str, url: &Url, reply: Reply) -> Result<T> {
-    if reply.is_success() {
-        return serde_json::from_slice(&reply.body).map_err(|e| {
-            Error::bad_response(
-                op,
-                format!("reply does not match the extension schema: {e}"),
-            )
-        });
-    }
-    let Ok(ErrorBody {
-        error: code,
-        message,
-    }) = serde_json::from_slice::<ErrorBody>(&reply.body)
-    else {
-        // No extension error body: a 404 means nothing serves the extension here.
-        if reply.status == 404 {
-            return Err(Error::ExtensionMissing {
-                url: url.as_str().to_owned(),
-            });
-        }
-        return Err(Error::BadResponse {
-            op,
-            status: Some(reply.status),
-            detail: format!("unexpected status {}", reply.status),
-        });
-    };
-    Err(match (reply.status, code.as_str()) {
-        (403, _) | (_, "insufficient_permissions") => Error::MissingPermission {
-            permission: PERMISSION.into(),
-            message,
-        },
-        (409, _) => Error::Conflict { code, message },
-        _ => Error::Appliance { code, message },
-    })
-}
-
-/// The contract allows keys of 1 to 128 characters; a key the server would reject or
-/// truncate could make a retried install start twice.
-fn check_idempotency_key(key: &str) -> Result<()> {
-    let valid = !key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_graphic());
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::Config {
-            detail: format!("Idempotency-Key {key:?} must be 1 to 128 visible ASCII characters"),
-        })
-    }
-}
-
-/// Percent-encodes one path segment (ids come from the appliance, but never trust them to
-/// be URL-safe).
-fn segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 #[async_trait]
@@ -396,95 +338,5 @@ impl ManagementApi for ManagementClient {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-    use super::*;
-    use reqwest::header::HeaderMap;
-
-    fn reply(status: u16, body: &str) -> Reply {
-        Reply {
-            status,
-            headers: HeaderMap::new(),
-            body: Bytes::from(body.to_owned()),
-        }
-    }
-
-    fn url() -> Url {
-        "https://a.example.com/api/management/v1/installs"
-            .parse()
-            .unwrap()
-    }
-
-    fn err(status: u16, body: &str) -> Error {
-        decode::<serde_json::Value>("op", &url(), reply(status, body)).unwrap_err()
-    }
-
-    #[test]
-    fn error_mapping() {
-        let e = err(
-            409,
-            r#"{"error":"version_mismatch","message":"peer runs 24.1.0"}"#,
-        );
-        assert!(
-            matches!(&e, Error::Conflict { code, message } if code == "version_mismatch" && message == "peer runs 24.1.0")
-        );
-        let e = err(
-            403,
-            r#"{"error":"insufficient_permissions","message":"read only"}"#,
-        );
-        assert!(matches!(e, Error::MissingPermission { .. }));
-        let e = err(404, r#"{"error":"not_found","message":"no such package"}"#);
-        assert!(matches!(&e, Error::Appliance { code, .. } if code == "not_found"));
-        let e = err(404, "<html>Not Found</html>");
-        assert!(matches!(e, Error::ExtensionMissing { .. }));
-        let e = err(503, r#"{"error":"unavailable","message":"starting"}"#);
-        assert!(e.is_transient());
-        let e = err(502, "bad gateway");
-        assert!(matches!(
-            e,
-            Error::BadResponse {
-                status: Some(502),
-                ..
-            }
-        ));
-        assert!(e.is_transient());
-    }
-
-    #[test]
-    fn success_ignores_unknown_fields_but_not_a_wrong_shape() {
-        let ok = decode::<super::super::model::Clock>(
-            "get_clock",
-            &url(),
-            reply(
-                200,
-                r#"{"now":"2024-11-24T00:00:00+00:00","ntp_synchronized":true,"tz":"UTC"}"#,
-            ),
-        );
-        assert!(ok.is_ok());
-        let bad =
-            decode::<super::super::model::Clock>("get_clock", &url(), reply(200, "{\"now\":1}"));
-        assert!(matches!(
-            bad,
-            Err(Error::BadResponse {
-                op: "get_clock",
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn idempotency_keys_are_checked_before_sending() {
-        assert!(check_idempotency_key("pair-a/rs-b/product-24.3.2/1").is_ok());
-        assert!(check_idempotency_key(&"k".repeat(128)).is_ok());
-        for bad in ["", "has space", "line\nbreak"] {
-            assert!(check_idempotency_key(bad).is_err(), "{bad:?}");
-        }
-        assert!(check_idempotency_key(&"k".repeat(129)).is_err());
-    }
-
-    #[test]
-    fn path_segments_are_encoded() {
-        assert_eq!(segment("product-24.3.2"), "product-24.3.2");
-        assert_eq!(segment("a/b c"), "a%2Fb%20c");
-    }
-}
+#[path = "client_tests.rs"]
+mod tests;

@@ -3,5 +3,6 @@
 
 pub mod client;
 pub mod model;
+mod wire;
 
 pub use client::ManagementClient;
