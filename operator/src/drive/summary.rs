@@ -167,18 +167,3 @@ fn failover_exposed(upgrade: Option<&UpgradeStatus>) -> bool {
     }
     exposed
 }
-
-/// The phase a step belongs to; `after_break` once the round's disruptive part began.
-pub fn phase_of(action: StepAction, after_break: bool) -> Phase {
-    match action {
-        StepAction::Preflight | StepAction::Backup | StepAction::Stage if !after_break => {
-            Phase::Preparing
-        }
-        StepAction::SyncFailover if !after_break => Phase::Preparing,
-        StepAction::SyncFailover | StepAction::EstablishFailover => Phase::Finishing,
-        StepAction::SwingTraffic => Phase::Promoting,
-        StepAction::Soak => Phase::Soaking,
-        StepAction::Approval => Phase::AwaitingApproval,
-        _ => Phase::Upgrading,
-    }
-}
