@@ -224,9 +224,13 @@ impl crate::world::World {
                 f.status_5xx = status;
             }
         }
-        let detail = serde_json::to_string(fault).unwrap_or_default();
-        self.referee
-            .event(t, Some(&name), None, "fault_injected", &detail);
+        self.record(
+            t,
+            crate::log::Fact::FaultInjected {
+                appliance: app,
+                fault: Box::new(fault.clone()),
+            },
+        );
         self.settle(t);
         Ok(())
     }

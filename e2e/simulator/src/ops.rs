@@ -8,7 +8,7 @@ use crate::world::ApplianceState;
 use crate::{Fault, SimError};
 
 pub(crate) fn report(s: &Shared) -> Report {
-    s.with(|w, now| w.referee.report(now))
+    s.report()
 }
 
 pub(crate) fn inject(s: &Shared, fault: &Fault) -> Result<(), SimError> {

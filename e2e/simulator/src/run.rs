@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use crate::auth::{ApplianceAuth, AuthSetup, Credentials, random_hex};
 use crate::clock::SimClock;
 use crate::connection::{ApplianceConnection, Connection};
+use crate::referee::Referee;
 use crate::referee::report::Report;
 use crate::runtime::Shared;
 use crate::world::{ApplianceState, Listening, World};
@@ -61,6 +62,7 @@ pub async fn start(spec: FleetSpec) -> Result<Fleet, SimError> {
 
     let clock = SimClock::new(spec.time_scale);
     let world = World::new(&spec, clock, &listening)?;
+    let referee = Referee::new(&spec)?;
 
     let mut cred_rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x00c0_ffee);
     let mut auth = Vec::with_capacity(spec.appliances.len());
@@ -109,6 +111,7 @@ pub async fn start(spec: FleetSpec) -> Result<Fleet, SimError> {
     let admin_token = hex::encode(rand::rng().random::<[u8; 24]>());
     let shared = Arc::new(Shared::new(
         world,
+        referee,
         auth,
         ChaCha8Rng::seed_from_u64(spec.seed ^ 0x0007_0ca5),
         admin_token.clone(),

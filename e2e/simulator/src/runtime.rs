@@ -1,5 +1,6 @@
-//! The shared runtime: the world behind one lock, the per-appliance auth state, and the
-//! driver task that processes scheduled events on time. Every access goes through
+//! The shared runtime: the world behind one lock, the referee reading the world's event log
+//! (behind its own lock, always taken after the world's), the per-appliance auth state, and
+//! the driver task that processes scheduled events on time. Every access goes through
 //! [`Shared::with`], which first advances the world to "now", so state is always current
 //! even if the driver is late; long polls wait on the `changes` revision counter.
 
@@ -11,12 +12,16 @@ use tokio::sync::{Notify, watch};
 
 use crate::auth::ApplianceAuth;
 use crate::clock::SimClock;
+use crate::referee::Referee;
+use crate::referee::report::Report;
 use crate::world::{OpError, World};
 
 /// State shared by every listener and task of a fleet.
 #[derive(Debug)]
 pub(crate) struct Shared {
     world: Mutex<World>,
+    /// Reads the world's event log; locked after the world, never before.
+    referee: Mutex<Referee>,
     pub(crate) clock: SimClock,
     pub(crate) auth: Vec<Mutex<ApplianceAuth>>,
     pub(crate) token_rng: Mutex<ChaCha8Rng>,
@@ -42,6 +47,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub(crate) fn new(
         world: World,
+        referee: Referee,
         auth: Vec<ApplianceAuth>,
         token_rng: ChaCha8Rng,
         admin_token: String,
@@ -52,6 +58,7 @@ impl Shared {
         let op_wait = Duration::from_secs_f64((longest_sim / clock.scale() + 5.0).min(300.0));
         Self {
             world: Mutex::new(world),
+            referee: Mutex::new(referee),
             clock,
             auth: auth.into_iter().map(Mutex::new).collect(),
             token_rng: Mutex::new(token_rng),
@@ -79,6 +86,15 @@ impl Shared {
             self.wake.notify_one();
         }
         r
+    }
+
+    /// The referee's verdict now, on everything the world logged up to now.
+    pub(crate) fn report(&self) -> Report {
+        self.with(|w, now| {
+            let mut referee = lock(&self.referee);
+            referee.read(&w.log);
+            referee.report(now)
+        })
     }
 
     /// Re-evaluates `f` whenever the world changes, until it says it is done or `wait`
@@ -114,10 +130,15 @@ impl Shared {
     }
 
     /// The driver: sleeps until the next scheduled event (or until woken because something
-    /// earlier was scheduled) and advances the world. Batches events within 2 ms.
+    /// earlier was scheduled or changed) and advances the world. Batches events within 2 ms.
     pub(crate) async fn drive(self: Arc<Self>) {
         loop {
-            let next = self.with(|w, _| w.sched.next_at());
+            // The referee reads along, so that what it finds (violations are also traced)
+            // shows up as it happens rather than at the next report.
+            let next = self.with(|w, _| {
+                lock(&self.referee).read(&w.log);
+                w.sched.next_at()
+            });
             let now = Instant::now();
             let at = next.map_or(now + Duration::from_secs(3600), |s| {
                 self.clock.instant_at(s).max(now + Duration::from_millis(2))

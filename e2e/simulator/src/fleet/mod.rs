@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::version::Version;
 
-pub(crate) use topology::{GroupKind, NodeKind, Topology};
+pub(crate) use topology::{GroupKind, GroupShape, NodeKind, Topology};
 
 /// The whole fleet file.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -74,6 +74,15 @@ impl GroupShape {
             established: false,
         }
     }
+
+    /// The failover partner of `app`, whether or not the relationship is established.
+    pub(crate) fn partner(&self, app: usize) -> Option<usize> {
+        if self.site.len() == 2 && self.site.contains(&app) {
+            self.site.iter().copied().find(|&m| m != app)
+        } else {
+            None
+        }
+    }
 }
 
 /// Every group, and each appliance's place.

@@ -4,99 +4,114 @@
 //! swing points at), and up (not installing, rebooting or failed). Downtime is the simulated
 //! time the site is not up. I1 is reported when two site members are primary at once, or
 //! two have the shared IP enabled at once (reported once per onset).
-
-use crate::fleet::Swing;
-use crate::world::{FailoverRole, World};
+//!
+//! Sites are looked at only when the world settles (`Fact::Settled`): inside one change the
+//! world passes through half-done states that nobody outside could see.
 
 use super::Referee;
+use super::makespan::Procedure;
+use crate::fleet::{GroupKind, Strategy, Swing};
+use crate::log::FailoverRole;
 
-/// What the referee sees of one site at one moment.
-#[derive(Debug, Clone, Copy)]
-struct SiteView {
-    serving: bool,
-    primaries: usize,
-    holders: usize,
+/// Per-site tracking for downtime, its floor and I1.
+#[derive(Debug, Clone)]
+pub(super) struct SiteTrack {
+    pub(super) down_since: Option<f64>,
+    pub(super) downtime: f64,
+    /// Appliance-side duration of the site address moves so far.
+    pub(super) floor: f64,
+    two_primaries: bool,
+    two_holders: bool,
+    /// Whose ordering constraints the makespan floor follows.
+    pub(super) procedure: Procedure,
 }
 
-impl World {
-    /// Lets the referee look at every site after a change.
-    pub(crate) fn observe_sites(&mut self, t: f64) {
-        for g in 0..self.groups.len() {
-            let group = &self.groups[g];
-            let site = &group.site;
-            let primaries = site
-                .iter()
-                .filter(|&&m| self.apps[m].role == FailoverRole::Primary)
-                .count();
-            let holders = if group.swing == Swing::SharedIp {
-                site.iter()
-                    .filter(|&&m| self.apps[m].shared_ip_enabled)
-                    .count()
-            } else {
-                0
-            };
-            let view = SiteView {
-                serving: self.serving_member(g).is_some(),
-                primaries,
-                holders,
-            };
-            // Names only matter for a violation message; skip the allocation otherwise.
-            let names: Vec<String> = if primaries >= 2 || holders >= 2 {
-                site.iter().map(|&m| self.apps[m].name.clone()).collect()
-            } else {
-                Vec::new()
-            };
-            self.referee.observe_site(g, t, view, &names);
+impl SiteTrack {
+    pub(super) fn new(kind: GroupKind, strategy: Strategy, site_members: usize) -> Self {
+        let procedure = match (kind, strategy, site_members) {
+            (GroupKind::Single, _, _) => Procedure::Standalone,
+            (GroupKind::Pair, Strategy::Synchronous, _) => Procedure::PairSynchronous,
+            (GroupKind::Pair, Strategy::Asynchronous, _) => Procedure::PairAsynchronous,
+            (GroupKind::Cluster, _, 2..) => Procedure::AtlasWithBackupMaster,
+            (GroupKind::Cluster, _, _) => Procedure::AtlasWithoutBackupMaster,
+        };
+        Self {
+            down_since: None,
+            downtime: 0.0,
+            floor: 0.0,
+            two_primaries: false,
+            two_holders: false,
+            procedure,
         }
     }
 }
 
 impl Referee {
-    fn observe_site(&mut self, g: usize, t: f64, view: SiteView, members: &[String]) {
-        let Some(site) = self.sites.get_mut(g) else {
-            return;
+    /// Looks at every site after the world settled.
+    pub(super) fn observe_sites(&mut self, t: f64) {
+        for g in 0..self.sites.len() {
+            self.observe_site(g, t);
+        }
+    }
+
+    fn observe_site(&mut self, g: usize, t: f64) {
+        let m = &self.model;
+        let shape = &m.sites[g].shape;
+        let primaries = shape
+            .site
+            .iter()
+            .filter(|&&a| m.nodes[a].role == FailoverRole::Primary)
+            .count();
+        let holders = if shape.swing == Swing::SharedIp {
+            shape.site.iter().filter(|&&a| m.nodes[a].shared_ip).count()
+        } else {
+            0
         };
-        let name = site.name.clone();
-        let mut events: Vec<(&str, String)> = Vec::new();
-        match (site.down_since, view.serving) {
+        let serving = m.serving_member(g).is_some();
+        let track = &mut self.sites[g];
+        match (track.down_since, serving) {
             (None, false) => {
-                site.down_since = Some(t);
-                events.push(("site_down", "nobody serves the site".to_owned()));
+                track.down_since = Some(t);
+                self.books.event(
+                    t,
+                    None,
+                    Some(&shape.name),
+                    "site_down",
+                    "nobody serves the site",
+                );
             }
             (Some(since), true) => {
-                site.downtime += (t - since).max(0.0);
-                site.down_since = None;
-                events.push(("site_up", format!("down for {:.1} s", t - since)));
+                track.downtime += (t - since).max(0.0);
+                track.down_since = None;
+                let detail = format!("down for {:.1} s", t - since);
+                self.books
+                    .event(t, None, Some(&shape.name), "site_up", &detail);
             }
             _ => {}
         }
-        let two_primaries = view.primaries >= 2;
-        let two_holders = view.holders >= 2;
-        let new_primaries = two_primaries && !site.two_primaries;
-        let new_holders = two_holders && !site.two_holders;
-        site.two_primaries = two_primaries;
-        site.two_holders = two_holders;
-        for (kind, detail) in events {
-            self.event(t, None, Some(&name), kind, &detail);
+        let two_primaries = primaries >= 2;
+        let two_holders = holders >= 2;
+        let new_primaries = two_primaries && !track.two_primaries;
+        let new_holders = two_holders && !track.two_holders;
+        track.two_primaries = two_primaries;
+        track.two_holders = two_holders;
+        if !(new_primaries || new_holders) {
+            return;
         }
-        let list = members.join(", ");
+        let list = shape
+            .site
+            .iter()
+            .map(|&a| m.name(a))
+            .collect::<Vec<_>>()
+            .join(", ");
         if new_primaries {
-            self.violation(
-                "I1",
-                &name,
-                None,
-                t,
-                format!("two primaries at once among {list}"),
-            );
+            let message = format!("two primaries at once among {list}");
+            self.books.violation("I1", &shape.name, None, t, message);
         }
         if new_holders {
-            self.violation(
-                "I1",
-                &name,
-                None,
-                t,
-                format!("the shared IP is enabled on two appliances at once among {list}"),
-            );
+            let message =
+                format!("the shared IP is enabled on two appliances at once among {list}");
+            self.books.violation("I1", &shape.name, None, t, message);
         }
     }
 }

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use crate::faults::FaultState;
 pub(crate) use crate::fleet::NodeKind;
 use crate::fleet::{ClientSpec, PackageKind, Product};
+pub(crate) use crate::log::FailoverRole;
 use crate::version::Version;
 
 /// What the appliance's software is doing. The index is into `Appliance::installs`.
@@ -20,29 +21,6 @@ pub(crate) enum Activity {
     Rebooting(usize),
     /// A base install failed: waits for a person (R6).
     Failed(usize),
-}
-
-/// Failover role as the appliance reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FailoverRole {
-    /// No failover relationship.
-    None,
-    /// Primary of a relationship.
-    Primary,
-    /// Backup of a relationship.
-    Backup,
-}
-
-impl FailoverRole {
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::Primary => "primary",
-            Self::Backup => "backup",
-        }
-    }
 }
 
 /// The software state of `/software`.
@@ -249,10 +227,6 @@ pub(crate) struct Appliance {
     pub(crate) client_rng: ChaCha8Rng,
     /// Whether the API answers; the listener drops connections when false.
     pub(crate) reach: watch::Sender<bool>,
-    /// Cached "gets new clients" for drain tracking.
-    pub(crate) takes_clients: bool,
-    /// Open drain record (referee index).
-    pub(crate) drain: Option<usize>,
     pub(crate) download_key: String,
 }
 
@@ -302,12 +276,5 @@ impl Appliance {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(format!("{}:{}", self.product.as_str(), self.version));
         format!("build-{}", &hex::encode(digest)[..6])
-    }
-
-    /// Whether the most recent install ended badly or is still running.
-    pub(crate) fn last_install_unfinished_or_failed(&self) -> bool {
-        self.installs
-            .last()
-            .is_some_and(|i| i.state != InstallState::Succeeded)
     }
 }

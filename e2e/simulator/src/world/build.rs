@@ -9,13 +9,12 @@ use rand_chacha::ChaCha8Rng;
 use tokio::sync::watch;
 
 use super::appliance::{Activity, Appliance, FailoverRole, NodeCfg};
-use super::group::{Group, GroupKind, SyncOrigin, SyncStatus};
+use super::group::{Group, GroupKind, SyncKind, SyncStatus};
 use super::scheduler::Scheduler;
 use super::{Listening, World};
 use crate::SimError;
 use crate::clock::SimClock;
 use crate::fleet::{FleetSpec, Swing, Topology};
-use crate::referee::Referee;
 
 impl World {
     pub(crate) fn new(
@@ -71,8 +70,6 @@ impl World {
                 rng: app_rng,
                 client_rng,
                 reach: watch::Sender::new(true),
-                takes_clients: false,
-                drain: None,
                 download_key,
             });
         }
@@ -89,14 +86,12 @@ impl World {
                 site: g.site,
                 traffic: g.traffic,
                 members: g.members,
-                regions: g.regions,
                 shared_ip: g.shared_ip,
-                strategy: g.strategy,
                 swing: g.swing,
                 established: g.established,
                 relation: 0,
-                failover_sync: SyncStatus::idle(SyncOrigin::SyncNow),
-                cluster_sync: SyncStatus::idle(SyncOrigin::Cluster),
+                failover_sync: SyncStatus::idle(SyncKind::SyncNow),
+                cluster_sync: SyncStatus::idle(SyncKind::Cluster),
                 distribution: None,
                 role_op: None,
                 ip_op: None,
@@ -128,8 +123,6 @@ impl World {
             }
         }
 
-        let names: Vec<String> = apps.iter().map(|a| a.name.clone()).collect();
-        let referee = Referee::new(clock.scale(), &groups, &names);
         let mut world = Self {
             clock,
             timings: spec.timings.clone(),
@@ -138,7 +131,7 @@ impl World {
             by_name,
             groups,
             sched: Scheduler::default(),
-            referee,
+            log: Default::default(),
             next_id: 0,
             finished_ops: HashMap::new(),
             revision: 0,

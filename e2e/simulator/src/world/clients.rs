@@ -4,13 +4,14 @@
 //! rescheduling is needed when acceptance changes). Sessions end on their own after a
 //! uniform length, or are cut (counted as dropped) when their node installs, reboots or
 //! loses its serving role. A node that stops taking new clients drains: its sessions end
-//! on their own and the referee records how long that took.
+//! on their own (the referee, reading the log, measures how long that took).
 
 use rand::Rng;
 
 use super::appliance::{CLIENT_TYPE_WEIGHTS, NodeKind};
 use super::scheduler::Ev;
-use super::{GroupKind, World, uniform};
+use super::{World, uniform};
+use crate::log::Fact;
 
 impl World {
     /// Whether new clients reach `app` now.
@@ -48,7 +49,7 @@ impl World {
             NodeKind::PairMember | NodeKind::Master => self.serving_member(self.apps[owner].group),
         };
         let Some(target) = target else {
-            self.referee.sessions_refused += 1;
+            self.record(t, Fact::ClientRefused { owner });
             return;
         };
         let Some(spec) = self.apps[owner].clients.clone() else {
@@ -66,7 +67,7 @@ impl World {
             .unwrap_or(CLIENT_TYPE_WEIGHTS.len() - 1);
         let session = self.next_id();
         self.apps[target].sessions.add(session, ty);
-        self.referee.sessions_started += 1;
+        self.record(t, Fact::ClientConnected { appliance: target });
         self.sched.push(
             t + len_s,
             Ev::SessionEnd {
@@ -77,68 +78,27 @@ impl World {
     }
 
     pub(crate) fn session_end(&mut self, app: usize, session: u64, t: f64) {
-        if self.apps[app].sessions.remove(session)
-            && self.apps[app].sessions.total() == 0
-            && let Some(d) = self.apps[app].drain.take()
-        {
-            self.referee.drain_drained(d, t);
+        if !self.apps[app].sessions.remove(session) {
+            return;
         }
+        self.record(t, Fact::SessionEnded { appliance: app });
     }
 
     /// Cuts every session of `app`. `override_drain`: the install request allowed it, so
     /// the cut is recorded as sessions cut by override, not dropped.
     pub(crate) fn cut_sessions(&mut self, app: usize, t: f64, why: &str, override_drain: bool) {
         let n = self.apps[app].sessions.clear();
-        if let Some(d) = self.apps[app].drain.take() {
-            self.referee.drain_cut(d, t);
-        }
         if n == 0 {
             return;
         }
-        let name = self.apps[app].name.clone();
-        if override_drain {
-            self.referee.sessions_cut_by_override += n;
-        } else {
-            self.referee.dropped(&name, n);
-        }
-        let verdict = if override_drain {
-            "cut by override"
-        } else {
-            "dropped"
-        };
-        self.referee.event(
+        self.record(
             t,
-            Some(&name),
-            None,
-            "sessions_cut",
-            &format!("{n} sessions {verdict}: {why}"),
+            Fact::SessionsCut {
+                appliance: app,
+                sessions: n,
+                why: why.to_owned(),
+                by_override: override_drain,
+            },
         );
-    }
-
-    /// Opens or closes a drain record when `app` stops or resumes taking new clients.
-    pub(crate) fn track_drain(&mut self, app: usize, takes: bool, t: f64) {
-        if takes {
-            if let Some(d) = self.apps[app].drain.take() {
-                self.referee.drain_resumed(d, t);
-            }
-            return;
-        }
-        let a = &self.apps[app];
-        // Only a node that is up drains (an install cuts instead); pair members and masters
-        // only matter when they had clients, traffic nodes always (makespan floors).
-        let is_traffic = matches!(a.kind, NodeKind::Traffic { .. });
-        let clients = a.sessions.total();
-        if !a.up() || (!is_traffic && clients == 0) {
-            return;
-        }
-        if self.groups[a.group].kind == GroupKind::Single {
-            return;
-        }
-        let group = self.groups[a.group].name.clone();
-        let name = a.name.clone();
-        let rec = self.referee.drain_started(&name, &group, t, clients);
-        if clients > 0 {
-            self.apps[app].drain = Some(rec);
-        }
     }
 }

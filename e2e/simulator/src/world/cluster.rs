@@ -5,9 +5,10 @@
 //! the acting primary. Syncs copy the acting master's configuration to the other master.
 
 use super::appliance::NodeCfg;
-use super::group::{Distribution, NodeDist, OpState, SyncOrigin};
+use super::group::{Distribution, NodeDist, OpState, SyncKind};
 use super::scheduler::Ev;
 use super::{ErrorCode, FailoverRole, GroupKind, OpError, World};
+use crate::log::Fact;
 
 impl World {
     /// The master whose configuration is in force: the failover primary; the only master;
@@ -70,14 +71,7 @@ impl World {
                 };
             }
         }
-        let name = self.apps[master].name.clone();
-        self.referee.event(
-            t,
-            Some(&name),
-            None,
-            "master_install_flip",
-            "every traffic node set to not accepting in this master's configuration",
-        );
+        self.record(t, Fact::MasterInstallFlip { master });
     }
 
     pub(crate) fn copy_cluster_config(&mut self, g: usize) {
@@ -130,18 +124,14 @@ impl World {
             accepting,
             by_operator: !accepting,
         };
-        let node_name = self.apps[node].name.clone();
-        let master = self.apps[app].name.clone();
-        self.referee.event(
+        self.record(
             t,
-            Some(&node_name),
-            None,
-            "accepting",
-            &format!("{accepting} (set on {master})"),
+            Fact::AcceptingChanged {
+                master: app,
+                node,
+                accepting,
+            },
         );
-        if !accepting {
-            self.check_accepting_off(app, idx, t);
-        }
         self.settle(t);
         Ok(node)
     }
@@ -184,14 +174,12 @@ impl World {
                 .map(|n| (n, NodeDist::Pending))
                 .collect(),
         });
-        let name = self.apps[app].name.clone();
-        let group = self.groups[g].name.clone();
-        self.referee.event(
+        self.record(
             t,
-            Some(&name),
-            Some(&group),
-            "distribution_started",
-            package,
+            Fact::DistributionStarted {
+                appliance: app,
+                package: package.to_owned(),
+            },
         );
         self.settle(t);
         Ok(())
@@ -230,13 +218,13 @@ impl World {
             } else {
                 OpState::Failed
             };
-            let group = self.groups[g].name.clone();
-            self.referee.event(
+            self.record(
                 t,
-                None,
-                Some(&group),
-                "distribution_finished",
-                &format!("{package}: {}", if ok { "succeeded" } else { "failed" }),
+                Fact::DistributionFinished {
+                    group: g,
+                    package,
+                    ok,
+                },
             );
         }
     }
@@ -246,7 +234,7 @@ impl World {
         let g = self.require_acting_master(app)?;
         self.require_up(app)?;
         if self.groups[g].cluster_sync.state != OpState::Running {
-            self.start_sync(g, app, SyncOrigin::Cluster, true, t);
+            self.start_sync(g, app, SyncKind::Cluster, true, t);
             self.settle(t);
         }
         Ok(())

@@ -5,9 +5,10 @@
 
 use crate::fleet::Swing;
 
-use super::group::{OpState, RoleOp, SyncOrigin};
+use super::group::{OpState, RoleOp, SyncKind};
 use super::scheduler::Ev;
 use super::{ErrorCode, FailoverRole, OpError, Started, World};
+use crate::log::Fact;
 
 impl World {
     /// Refuses changes on an appliance that is installing (it is busy) or rebooting.
@@ -39,46 +40,24 @@ impl World {
             ));
         };
         self.require_up(app)?;
-        let name = self.apps[app].name.clone();
-        if let Some(op) = &self.groups[g].role_op {
-            // Asking again for the change already under way repeats a non-idempotent step.
-            let same = match role {
-                FailoverRole::Primary => op.promote == app,
-                FailoverRole::Backup => op.demote == Some(app),
-                FailoverRole::None => false,
-            };
-            if same {
-                self.referee.duplicate(
-                    &name,
-                    t,
-                    &format!("set_failover_role {} while that change runs", role.as_str()),
-                );
-            }
+        self.record(
+            t,
+            Fact::RoleRequested {
+                appliance: app,
+                role,
+                data_sync_first,
+                force,
+            },
+        );
+        if self.groups[g].role_op.is_some() {
             return Err(OpError::new(
                 ErrorCode::InvalidRequest,
                 "A failover role change is already in progress",
             ));
         }
-        let current = self.apps[app].role;
-        if current == role {
-            self.referee.duplicate(
-                &name,
-                t,
-                &format!("set_failover_role {} changes nothing", role.as_str()),
-            );
+        if self.apps[app].role == role {
             return Ok(Started::Done("Failover role changed".into()));
         }
-        let group = self.groups[g].name.clone();
-        self.referee.event(
-            t,
-            Some(&name),
-            Some(&group),
-            "set_failover_role",
-            &format!(
-                "role={} data_sync_first={data_sync_first} force={force}",
-                role.as_str()
-            ),
-        );
         let op = self.next_id();
         match role {
             FailoverRole::Backup => {
@@ -98,7 +77,6 @@ impl World {
                 }
             }
             FailoverRole::Primary => {
-                self.check_promotion(app, t, "set_failover_role primary");
                 let peer_primary = self.apps[peer].role == FailoverRole::Primary;
                 if peer_primary && self.contactable(app, peer) {
                     self.begin_swap(g, op, Some(peer), app, data_sync_first, t);
@@ -130,13 +108,20 @@ impl World {
             demote,
             promote,
             syncing: data_sync_first,
-            started_at: t,
         });
+        self.record(
+            t,
+            Fact::SwapBegun {
+                group: g,
+                demote,
+                promote,
+            },
+        );
         match demote {
             Some(primary) if data_sync_first => {
                 // Users on the primary are disconnected during the sync.
                 self.cut_sessions(primary, t, "data sync before a role change", false);
-                self.start_sync(g, primary, SyncOrigin::DataSyncFirst, false, t);
+                self.start_sync(g, primary, SyncKind::DataSyncFirst, false, t);
             }
             _ => self.swap_now(g, t),
         }
@@ -149,8 +134,8 @@ impl World {
             return;
         };
         op.syncing = false;
-        op.started_at = t;
         let (id, demote, promote) = (op.id, op.demote, op.promote);
+        self.record(t, Fact::SwapStarted { group: g });
         if let Some(d) = demote {
             self.demote(d, t);
         }
@@ -173,9 +158,13 @@ impl World {
             self.apps[app].shared_ip_enabled = false;
         }
         self.cut_sessions(app, t, "became backup", false);
-        let name = self.apps[app].name.clone();
-        self.referee
-            .event(t, Some(&name), None, "role_changed", "backup");
+        self.record(
+            t,
+            Fact::RoleChanged {
+                appliance: app,
+                role: FailoverRole::Backup,
+            },
+        );
     }
 
     /// Becomes primary and takes the site address.
@@ -190,19 +179,21 @@ impl World {
             }
             Swing::External => self.groups[g].site_target = Some(app),
         }
-        let name = self.apps[app].name.clone();
-        self.referee
-            .event(t, Some(&name), None, "role_changed", "primary");
+        self.record(
+            t,
+            Fact::RoleChanged {
+                appliance: app,
+                role: FailoverRole::Primary,
+            },
+        );
     }
 
     pub(crate) fn promote_done(&mut self, g: usize, op: u64, app: usize, t: f64) {
-        let Some(rop) = self.groups[g].role_op.clone().filter(|r| r.id == op) else {
+        if self.groups[g].role_op.as_ref().is_none_or(|r| r.id != op) {
             return;
-        };
+        }
         self.groups[g].role_op = None;
         self.make_primary(app, t);
-        let name = self.apps[app].name.clone();
-        self.referee.swap(g, &name, "role", rop.started_at, t);
         self.finish_op(op, Ok("Failover role changed".into()));
     }
 
@@ -234,15 +225,7 @@ impl World {
         for m in self.groups[g].site.clone() {
             self.apps[m].role = FailoverRole::None;
         }
-        let name = self.apps[app].name.clone();
-        let group = self.groups[g].name.clone();
-        self.referee.event(
-            t,
-            Some(&name),
-            Some(&group),
-            "failover_broken",
-            "both appliances standalone",
-        );
+        self.record(t, Fact::FailoverBroken { appliance: app });
         self.settle(t);
         Ok(())
     }
@@ -255,8 +238,6 @@ impl World {
         t: f64,
     ) -> Result<(), OpError> {
         let g = self.apps[app].group;
-        let name = self.apps[app].name.clone();
-        let group = self.groups[g].name.clone();
         let addr = normalize_address(peer_address);
         if self.groups[g]
             .shared_ip
@@ -303,32 +284,26 @@ impl World {
                 "the peer appliance could not be contacted",
             ));
         }
+        self.record(
+            t,
+            Fact::EstablishRequested {
+                appliance: app,
+                peer,
+            },
+        );
         let (mine, theirs) = (
             self.apps[app].version.clone(),
             self.apps[peer].version.clone(),
         );
         if mine != theirs {
-            self.referee.violation(
-                "I7",
-                &group,
-                Some(&name),
-                t,
-                format!(
-                    "establish failover requested between {name} ({mine}) and {} ({theirs})",
-                    self.apps[peer].name
-                ),
-            );
             return Err(OpError::new(
                 ErrorCode::VersionMismatch,
                 format!("this appliance runs {mine}, the peer runs {theirs}"),
             ));
         }
-        if !self.is_serving(app) {
-            self.check_promotion(app, t, "establish failover as primary");
-        }
         self.groups[g].established = true;
         self.groups[g].relation += 1;
-        self.groups[g].failover_sync = super::SyncStatus::idle(SyncOrigin::SyncNow);
+        self.groups[g].failover_sync = super::SyncStatus::idle(SyncKind::SyncNow);
         if self.apps[peer].role != FailoverRole::Backup {
             self.demote(peer, t);
         }
@@ -341,14 +316,13 @@ impl World {
             t + self.timings.first_sync_after_establish_s,
             Ev::AutoSync { group: g, relation },
         );
-        self.referee.event(
+        self.record(
             t,
-            Some(&name),
-            Some(&group),
-            "failover_established",
-            &format!("{name} primary, {} backup", self.apps[peer].name),
+            Fact::FailoverEstablished {
+                appliance: app,
+                peer,
+            },
         );
-        self.maybe_complete_cycle(g, t);
         self.settle(t);
         Ok(())
     }
@@ -363,13 +337,12 @@ impl World {
         self.require_up(app)?;
         if self.apps[app].backup_ops != enabled {
             self.apps[app].backup_ops = enabled;
-            let name = self.apps[app].name.clone();
-            self.referee.event(
+            self.record(
                 t,
-                Some(&name),
-                None,
-                "backup_operations",
-                if enabled { "enabled" } else { "disabled" },
+                Fact::BackupOperations {
+                    appliance: app,
+                    enabled,
+                },
             );
             self.settle(t);
         }

@@ -2,12 +2,11 @@
 //! A group is one site; its `site` members are the appliances that can serve the site
 //! address (pair members, or the masters of a cluster).
 
-use std::collections::BTreeMap;
-
 use rand_chacha::ChaCha8Rng;
 
 pub(crate) use crate::fleet::GroupKind;
-use crate::fleet::{Strategy, Swing};
+use crate::fleet::Swing;
+pub(crate) use crate::log::SyncKind;
 
 /// State of a long-running operation as the extension API reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,15 +28,6 @@ impl OpState {
     }
 }
 
-/// What started a data sync.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SyncOrigin {
-    SyncNow,
-    DataSyncFirst,
-    Automatic,
-    Cluster,
-}
-
 /// A failover or cluster data sync.
 #[derive(Debug, Clone)]
 pub(crate) struct SyncStatus {
@@ -47,13 +37,12 @@ pub(crate) struct SyncStatus {
     pub(crate) finished_at: Option<f64>,
     pub(crate) message: Option<String>,
     pub(crate) initiator: Option<usize>,
-    pub(crate) origin: SyncOrigin,
+    pub(crate) origin: SyncKind,
     pub(crate) planned_failure: bool,
-    pub(crate) record: Option<usize>,
 }
 
 impl SyncStatus {
-    pub(crate) fn idle(origin: SyncOrigin) -> Self {
+    pub(crate) fn idle(origin: SyncKind) -> Self {
         Self {
             id: 0,
             state: OpState::Idle,
@@ -63,7 +52,6 @@ impl SyncStatus {
             initiator: None,
             origin,
             planned_failure: false,
-            record: None,
         }
     }
 }
@@ -94,7 +82,6 @@ pub(crate) struct RoleOp {
     pub(crate) promote: usize,
     /// Waiting for the data sync of `data_sync_first`.
     pub(crate) syncing: bool,
-    pub(crate) started_at: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -107,10 +94,7 @@ pub(crate) struct Group {
     pub(crate) traffic: Vec<usize>,
     /// Every appliance of the group.
     pub(crate) members: Vec<usize>,
-    /// Region -> traffic indexes.
-    pub(crate) regions: BTreeMap<String, Vec<usize>>,
     pub(crate) shared_ip: Option<String>,
-    pub(crate) strategy: Strategy,
     pub(crate) swing: Swing,
     pub(crate) established: bool,
     /// Bumped on every establish/break so stale scheduled work is ignored.
@@ -121,8 +105,8 @@ pub(crate) struct Group {
     pub(crate) cluster_sync: SyncStatus,
     pub(crate) distribution: Option<Distribution>,
     pub(crate) role_op: Option<RoleOp>,
-    /// A shared IP coming up: (operation id, appliance, requested at).
-    pub(crate) ip_op: Option<(u64, usize, f64)>,
+    /// A shared IP coming up: (operation id, appliance).
+    pub(crate) ip_op: Option<(u64, usize)>,
     /// Draws for this group's syncs and distributions.
     pub(crate) rng: ChaCha8Rng,
 }

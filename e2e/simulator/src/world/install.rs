@@ -7,6 +7,7 @@ use crate::fleet::{PackageKind, PackageSpec};
 use super::appliance::{Activity, Install, InstallState};
 use super::scheduler::Ev;
 use super::{ErrorCode, OpError, World};
+use crate::log::Fact;
 
 /// Beyond this clock error (real seconds) the update server refuses the appliance (R8).
 const MAX_CLOCK_SKEW_S: f64 = 300.0;
@@ -67,7 +68,7 @@ impl World {
         &mut self,
         app: usize,
         id: &str,
-        how: &str,
+        how: &'static str,
         t: f64,
     ) -> Result<PackageView, OpError> {
         let pkg = self
@@ -82,13 +83,13 @@ impl World {
             ));
         }
         if self.apps[app].staged.insert(pkg.id.clone()) {
-            let name = self.apps[app].name.clone();
-            self.referee.event(
+            self.record(
                 t,
-                Some(&name),
-                None,
-                "staged",
-                &format!("{} ({how})", pkg.id),
+                Fact::Staged {
+                    appliance: app,
+                    package: pkg.id.clone(),
+                    how,
+                },
             );
             self.settle(t);
         }
@@ -119,21 +120,28 @@ impl World {
                 ))
             };
         }
-        let name = self.apps[app].name.clone();
-        let group = self.groups[self.apps[app].group].name.clone();
         let pkg = self
             .package(&req.package_id)
             .filter(|p| self.offered(app, p))
             .cloned();
-        let kind = pkg.as_ref().map(|p| p.kind);
-        let rec = self
-            .referee
-            .install_requested(&name, &group, &req.package_id, kind, t);
+        self.record(
+            t,
+            Fact::InstallRequested {
+                appliance: app,
+                package: req.package_id.clone(),
+            },
+        );
         let refuse = |w: &mut World, e: OpError| {
-            w.referee.install_refused(rec, &e);
+            w.record(
+                t,
+                Fact::InstallRefused {
+                    appliance: app,
+                    package: req.package_id.clone(),
+                    code: e.code.as_str(),
+                },
+            );
             Err(e)
         };
-        self.check_blocked_group(app, &req.package_id, t);
         let Some(pkg) = pkg else {
             return refuse(
                 self,
@@ -159,14 +167,7 @@ impl World {
                     ),
                 );
             }
-            Activity::Installing(i) | Activity::Rebooting(i) => {
-                if self.apps[app].installs[i].package == pkg.id {
-                    self.referee.duplicate(
-                        &name,
-                        t,
-                        &format!("second install of {} while it runs", pkg.id),
-                    );
-                }
+            Activity::Installing(_) | Activity::Rebooting(_) => {
                 return refuse(
                     self,
                     OpError::new(
@@ -178,11 +179,6 @@ impl World {
             Activity::Idle => {}
         }
         if self.installed(app, &pkg) {
-            self.referee.duplicate(
-                &name,
-                t,
-                &format!("install of {} which is already installed", pkg.id),
-            );
             return refuse(
                 self,
                 OpError::new(
@@ -215,6 +211,19 @@ impl World {
         let skew = self.apps[app].faults.skew_s;
         let precheck_failure = skew.abs() > MAX_CLOCK_SKEW_S;
         let duration = super::uniform(&mut self.apps[app].rng, pkg.install_s);
+        let index = self.apps[app].installs.len();
+        let id = format!("inst-{}-{}", self.apps[app].name, index + 1);
+        self.record(
+            t,
+            Fact::InstallStarted {
+                appliance: app,
+                package: pkg.id.clone(),
+                install: id.clone(),
+                duration_s: duration,
+                allow_connected_clients: req.allow_connected_clients,
+                precheck_failed: precheck_failure,
+            },
+        );
         let fail = if precheck_failure {
             Some((
                 t,
@@ -224,7 +233,6 @@ impl World {
             ))
         } else {
             // The install starts: judge it, then take the appliance out of service.
-            self.check_install_start(app, req.allow_connected_clients, t);
             self.cut_sessions(
                 app,
                 t,
@@ -236,14 +244,11 @@ impl World {
                 .take_install_failure(pkg.kind)
                 .map(|m| (t + duration / 2.0, m))
         };
-        self.referee.install_started(rec, t);
         let reboot = if pkg.kind == PackageKind::Base {
             self.timings.reboot_s
         } else {
             0.0
         };
-        let index = self.apps[app].installs.len();
-        let id = format!("inst-{}-{}", self.apps[app].name, index + 1);
         let install = Install {
             id: id.clone(),
             package: pkg.id.clone(),
@@ -263,14 +268,6 @@ impl World {
         if let Some(key) = &req.idempotency_key {
             self.apps[app].idempotency.insert(key.clone(), index);
         }
-        self.referee.install_link(rec, app, index);
-        self.referee.event(
-            t,
-            Some(&name),
-            Some(&group),
-            "install_started",
-            &format!("{} ({id}), {duration:.0} s", pkg.id),
-        );
         if self.apps[app].is_master() && !precheck_failure {
             self.master_install_flip(app, t);
         }
@@ -307,9 +304,13 @@ impl World {
                             install: index,
                         },
                     );
-                    let name = self.apps[app].name.clone();
-                    self.referee
-                        .event(t, Some(&name), None, "reboot_started", &install.package);
+                    self.record(
+                        t,
+                        Fact::RebootStarted {
+                            appliance: app,
+                            package: install.package.clone(),
+                        },
+                    );
                 } else {
                     self.install_succeeded(app, index, t);
                 }
@@ -333,14 +334,13 @@ impl World {
         a.installs[index].state = InstallState::Succeeded;
         a.installs[index].finished_at = Some(t);
         a.activity = Activity::Idle;
-        let name = a.name.clone();
-        let detail = format!("{package} -> {} / base {}", a.version, a.base_version);
-        self.referee
-            .install_finished(app, index, t, InstallState::Succeeded, None);
-        self.referee
-            .event(t, Some(&name), None, "install_succeeded", &detail);
-        let group = self.apps[app].group;
-        self.maybe_complete_cycle(group, t);
+        self.record(
+            t,
+            Fact::InstallSucceeded {
+                appliance: app,
+                package,
+            },
+        );
     }
 
     fn install_failed(&mut self, app: usize, index: usize, t: f64, msg: String) {
@@ -357,20 +357,15 @@ impl World {
         } else {
             Activity::Idle
         };
-        let name = a.name.clone();
         let package = a.installs[index].package.clone();
-        self.referee
-            .install_finished(app, index, t, InstallState::Failed, Some(&msg));
-        self.referee.event(
+        self.record(
             t,
-            Some(&name),
-            None,
-            "install_failed",
-            &format!("{package}: {msg}"),
+            Fact::InstallFailed {
+                appliance: app,
+                package,
+                message: msg,
+            },
         );
-        if blocks {
-            self.referee.block_group(self.apps[app].group, app);
-        }
     }
 
     /// "A person" clears the appliance: faults gone, a failed base install released (the
@@ -378,20 +373,10 @@ impl World {
     pub(crate) fn clear_faults(&mut self, app: usize, t: f64) {
         let a = &mut self.apps[app];
         a.faults = Default::default();
-        let released = matches!(a.activity, Activity::Failed(_));
-        if released {
+        if matches!(a.activity, Activity::Failed(_)) {
             a.activity = Activity::Idle;
         }
-        let name = a.name.clone();
-        let group = a.group;
-        self.referee.unblock_group(group, app);
-        let detail = if released {
-            "faults cleared; failed base install released by a person"
-        } else {
-            "faults cleared"
-        };
-        self.referee
-            .event(t, Some(&name), None, "faults_cleared", detail);
+        self.record(t, Fact::FaultsCleared { appliance: app });
         self.settle(t);
     }
 }

@@ -1,8 +1,8 @@
-//! The simulated world: every appliance and group, the event queue, and the referee that
-//! watches them. All state lives here behind one lock (see `crate::runtime`); every method
-//! takes the simulated time `t` it happens at. Mutations end with [`World::settle`], which
-//! recomputes derived state (cluster acceptance, reachability, who takes clients) and lets
-//! the referee observe the sites.
+//! The simulated world: every appliance and group, the event queue, and the event log it
+//! writes what happens to (`crate::log`, which the referee reads). All state lives here
+//! behind one lock (see `crate::runtime`); every method takes the simulated time `t` it
+//! happens at. Mutations end with [`World::settle`], which recomputes derived state (cluster
+//! acceptance, reachability) and logs that the change is complete.
 
 pub(crate) mod appliance;
 mod build;
@@ -16,6 +16,8 @@ pub(crate) mod scheduler;
 mod state;
 mod swing;
 mod sync;
+#[cfg(test)]
+mod walks;
 
 use std::collections::HashMap;
 
@@ -24,7 +26,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::clock::SimClock;
 use crate::fleet::{PackageSpec, Swing, Timings};
-use crate::referee::Referee;
+use crate::log::{Fact, Log};
 
 pub(crate) use appliance::{Appliance, FailoverRole, NodeKind};
 pub(crate) use error::{ErrorCode, OpError};
@@ -49,7 +51,8 @@ pub(crate) struct World {
     pub(crate) by_name: HashMap<String, usize>,
     pub(crate) groups: Vec<Group>,
     pub(crate) sched: Scheduler,
-    pub(crate) referee: Referee,
+    /// What happened, in order: the referee's only source.
+    pub(crate) log: Log,
     next_id: u64,
     /// Results of finished role swaps / shared IP moves, for the requests waiting on them.
     pub(crate) finished_ops: HashMap<u64, Result<String, OpError>>,
@@ -108,9 +111,7 @@ impl World {
             Ev::FaultExpire { app, until } => {
                 if self.apps[app].faults.unreachable_until == Some(until) {
                     self.apps[app].faults.unreachable_until = None;
-                    let name = self.apps[app].name.clone();
-                    self.referee
-                        .event(t, Some(&name), None, "fault_expired", "reachable again");
+                    self.record(t, Fact::FaultExpired { appliance: app });
                 }
             }
         }
@@ -119,7 +120,8 @@ impl World {
         }
     }
 
-    /// Recomputes derived state after a change and lets the referee observe it.
+    /// Recomputes derived state after a change and logs that the change is complete: the
+    /// world is consistent again, so whoever reads the log may look at it now.
     pub(crate) fn settle(&mut self, t: f64) {
         self.revision += 1;
         for g in 0..self.groups.len() {
@@ -128,11 +130,6 @@ impl World {
             }
         }
         for a in 0..self.apps.len() {
-            let takes = self.takes_new_clients(a);
-            if takes != self.apps[a].takes_clients {
-                self.apps[a].takes_clients = takes;
-                self.track_drain(a, takes, t);
-            }
             let reachable = self.apps[a].reachable(t);
             self.apps[a].reach.send_if_modified(|r| {
                 let changed = *r != reachable;
@@ -140,7 +137,18 @@ impl World {
                 changed
             });
         }
-        self.observe_sites(t);
+        self.record(t, Fact::Settled);
+    }
+
+    /// A configuration backup was downloaded from `app`: nothing changes on the appliance,
+    /// but the referee wants it before an install (I5).
+    pub(crate) fn record_backup(&mut self, app: usize, t: f64) {
+        self.record(t, Fact::BackupDownloaded { appliance: app });
+    }
+
+    /// Appends a fact to the event log.
+    pub(crate) fn record(&mut self, t: f64, fact: Fact) {
+        self.log.push(t, fact);
     }
 
     /// Whether `app` holds its site's address.
@@ -167,22 +175,6 @@ impl World {
             .iter()
             .copied()
             .find(|&m| self.is_serving(m))
-    }
-
-    /// The group's primary for backups (R1): the failover primary, else the standalone
-    /// member holding the site address.
-    pub(crate) fn group_primary(&self, group: usize) -> Option<usize> {
-        let g = &self.groups[group];
-        g.site
-            .iter()
-            .copied()
-            .find(|&m| self.apps[m].role == FailoverRole::Primary)
-            .or_else(|| {
-                g.site.iter().copied().find(|&m| {
-                    self.apps[m].role == FailoverRole::None
-                        && (g.site.len() == 1 || self.holds_site(m))
-                })
-            })
     }
 
     /// Whether two partners can talk: both up and on the same product version.

@@ -4,6 +4,7 @@
 
 use super::scheduler::Ev;
 use super::{ErrorCode, OpError, Started, World};
+use crate::log::{Fact, SharedIpChange};
 
 impl World {
     /// Enable (takes `shared_ip_s`) or disable (at once) the site's shared IP here.
@@ -24,14 +25,18 @@ impl World {
         if self.apps[app].shared_ip_enabled == enabled {
             return Ok(Started::Done("unchanged".into()));
         }
-        let name = self.apps[app].name.clone();
         if !enabled {
-            if self.groups[g].ip_op.is_some_and(|(_, a, _)| a == app) {
+            if self.groups[g].ip_op.is_some_and(|(_, a)| a == app) {
                 self.groups[g].ip_op = None;
             }
             self.apps[app].shared_ip_enabled = false;
-            self.referee
-                .event(t, Some(&name), None, "shared_ip", "disabled");
+            self.record(
+                t,
+                Fact::SharedIp {
+                    appliance: app,
+                    change: SharedIpChange::Disabled,
+                },
+            );
             self.settle(t);
             return Ok(Started::Done("disabled".into()));
         }
@@ -41,15 +46,19 @@ impl World {
                 "a shared IP change is in progress",
             ));
         }
-        self.check_promotion(app, t, "enable the shared IP");
         let op = self.next_id();
-        self.groups[g].ip_op = Some((op, app, t));
+        self.groups[g].ip_op = Some((op, app));
         self.sched.push(
             t + self.timings.shared_ip_s,
             Ev::SharedIpUp { group: g, op, app },
         );
-        self.referee
-            .event(t, Some(&name), None, "shared_ip", "enabling");
+        self.record(
+            t,
+            Fact::SharedIp {
+                appliance: app,
+                change: SharedIpChange::Enabling,
+            },
+        );
         // A new revision wakes the world's driver so it sees the scheduled event; without it
         // the enable waited for the next unrelated change (about 5 s real when none came).
         self.settle(t);
@@ -57,15 +66,18 @@ impl World {
     }
 
     pub(crate) fn shared_ip_up(&mut self, g: usize, op: u64, app: usize, t: f64) {
-        let Some((_, _, started)) = self.groups[g].ip_op.filter(|(o, _, _)| *o == op) else {
+        if self.groups[g].ip_op.is_none_or(|(o, _)| o != op) {
             return;
-        };
+        }
         self.groups[g].ip_op = None;
         self.apps[app].shared_ip_enabled = true;
-        let name = self.apps[app].name.clone();
-        self.referee
-            .event(t, Some(&name), None, "shared_ip", "enabled");
-        self.referee.swap(g, &name, "shared_ip", started, t);
+        self.record(
+            t,
+            Fact::SharedIp {
+                appliance: app,
+                change: SharedIpChange::Enabled,
+            },
+        );
         self.finish_op(op, Ok("enabled".into()));
     }
 
@@ -78,18 +90,8 @@ impl World {
             ));
         }
         if self.groups[g].site_target != Some(app) {
-            let started = t;
             self.groups[g].site_target = Some(app);
-            let name = self.apps[app].name.clone();
-            let group = self.groups[g].name.clone();
-            self.referee.event(
-                t,
-                Some(&name),
-                Some(&group),
-                "site_target",
-                "external swing points here",
-            );
-            self.referee.swap(g, &name, "external", started, t);
+            self.record(t, Fact::SiteTargetMoved { appliance: app });
             self.settle(t);
         }
         Ok(())

@@ -3,9 +3,10 @@
 //! injected, when its appliance goes down, or (failover) when the peers cannot talk. A
 //! successful sync copies the acting master's cluster configuration to the other master.
 
-use super::group::{OpState, SyncOrigin};
+use super::group::{OpState, SyncKind};
 use super::scheduler::Ev;
 use super::{ErrorCode, FailoverRole, GroupKind, OpError, World};
+use crate::log::Fact;
 
 impl World {
     /// Sync Now on the primary.
@@ -25,7 +26,7 @@ impl World {
         }
         self.require_up(app)?;
         if self.groups[g].failover_sync.state != OpState::Running {
-            self.start_sync(g, app, SyncOrigin::SyncNow, false, t);
+            self.start_sync(g, app, SyncKind::SyncNow, false, t);
             self.settle(t);
         }
         Ok(())
@@ -45,7 +46,7 @@ impl World {
             .copied()
             .find(|&m| self.apps[m].role == FailoverRole::Primary)
         {
-            self.start_sync(g, primary, SyncOrigin::Automatic, false, t);
+            self.start_sync(g, primary, SyncKind::Automatic, false, t);
         }
     }
 
@@ -54,16 +55,22 @@ impl World {
         &mut self,
         g: usize,
         initiator: usize,
-        origin: SyncOrigin,
+        origin: SyncKind,
         cluster: bool,
         t: f64,
     ) {
         let planned_failure = std::mem::take(&mut self.apps[initiator].faults.fail_sync);
         let duration = self.group_uniform(g, self.timings.sync_s);
         let id = self.next_id();
-        let name = self.apps[initiator].name.clone();
-        let group = self.groups[g].name.clone();
-        let record = self.referee.sync_started(&group, &name, origin, t);
+        self.record(
+            t,
+            Fact::SyncStarted {
+                group: g,
+                sync: id,
+                appliance: initiator,
+                kind: origin,
+            },
+        );
         let status = super::SyncStatus {
             id,
             state: OpState::Running,
@@ -73,7 +80,6 @@ impl World {
             initiator: Some(initiator),
             origin,
             planned_failure,
-            record: Some(record),
         };
         if cluster {
             self.groups[g].cluster_sync = status;
@@ -133,6 +139,7 @@ impl World {
         } else {
             &mut self.groups[g].failover_sync
         };
+        let id = status.id;
         status.state = if ok {
             OpState::Succeeded
         } else {
@@ -140,12 +147,16 @@ impl World {
         };
         status.finished_at = Some(t);
         status.message.clone_from(&message);
-        let record = status.record;
         let origin = status.origin;
         let initiator = status.initiator;
-        if let Some(r) = record {
-            self.referee.sync_finished(g, r, t, ok, message.as_deref());
-        }
+        self.record(
+            t,
+            Fact::SyncFinished {
+                sync: id,
+                ok,
+                message: message.clone(),
+            },
+        );
         let touched: Vec<usize> = if cluster {
             initiator.into_iter().collect()
         } else {
@@ -157,7 +168,7 @@ impl World {
         if ok && self.groups[g].kind == GroupKind::Cluster {
             self.copy_cluster_config(g);
         }
-        if origin == SyncOrigin::DataSyncFirst && !cluster {
+        if origin == SyncKind::DataSyncFirst && !cluster {
             let waiting = self.groups[g]
                 .role_op
                 .as_ref()
@@ -168,6 +179,7 @@ impl World {
                     self.swap_now(g, t);
                 } else {
                     self.groups[g].role_op = None;
+                    self.record(t, Fact::SwapAbandoned { group: g });
                     let msg = message.unwrap_or_default();
                     self.finish_op(
                         op,
