@@ -156,14 +156,15 @@ impl Kind for Run<'_> {
             self.ctx.timings.long_poll,
         )
         .await;
-        if let Some((n, query)) = &needs.targets {
+        if let Some(need) = &needs.targets {
             let batches = self.batches();
             let input = self.input(&observed, &batches, Utc::now());
+            let at = (need.round, need.batch);
             let connected =
-                targets::connect(self.ctx, self.cluster, &input, &self.masters, *n).await;
+                targets::connect(self.ctx, self.cluster, &input, &self.masters, at).await;
             observed.targets = Some(match connected {
                 Ok(list) => {
-                    let views = targets::read(&list, query, &observed).await;
+                    let views = targets::read(&list, &need.query, &observed).await;
                     for t in list {
                         self.fleet.add(t);
                     }
@@ -249,8 +250,19 @@ impl Kind for Run<'_> {
         self.status.current_batch = None;
     }
 
-    async fn write(&mut self) -> Result<(), kube::Error> {
-        drive::write_status(self.api, self.cluster, &self.status, &self.ctx.status).await
+    async fn write(&mut self, force: bool) -> Result<bool, kube::Error> {
+        drive::write_status(
+            self.api,
+            self.cluster,
+            &self.status,
+            &self.ctx.status,
+            force,
+        )
+        .await
+    }
+
+    fn read_is_current(&self) -> bool {
+        drive::write::shows_our_last_write(self.cluster, &self.ctx.status)
     }
 
     async fn event(&self, type_: EventType, reason: &str, note: String) {

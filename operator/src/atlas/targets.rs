@@ -21,20 +21,20 @@ use crate::upgrade::observed::{InstallProgress, Observed, TargetView, Unseen};
 /// Requests in flight at once while reading a batch (each appliance has its own rate limit).
 const FAN_OUT: usize = 16;
 
-/// Connects the targets of batch `n`; masters come from `masters`.
+/// Connects the targets of batch `n` in `round`; masters come from `masters`.
 pub async fn connect(
     ctx: &Context,
     cluster: &AtlasCluster,
     input: &AtlasInput<'_>,
     masters: &[Connected],
-    n: i32,
+    (round, n): (i32, i32),
 ) -> Result<Vec<Connected>, Unseen> {
     let namespace = cluster.metadata.namespace.clone().unwrap_or_default();
     // One reader for the whole batch: nodes share the primary master's Secrets.
     let secrets = SecretReader::new(ctx.client.clone(), &namespace);
     let resource = cluster.metadata.name.as_deref().unwrap_or_default();
     let mut out = Vec::new();
-    for name in batch::targets(input, input.observed, n) {
+    for name in batch::targets(input, round, n) {
         if let Some(m) = masters.iter().find(|m| m.name == name) {
             out.push(m.clone());
             continue;

@@ -60,8 +60,11 @@ pub trait Kind: Send {
     fn planned(&mut self, _planned: &Planned) {}
     /// A plan finished (lastUpgrade is recorded): clear what the kind kept beside it.
     fn finished(&mut self, _upgrade: &UpgradeStatus) {}
-    /// Persists the status.
-    async fn write(&mut self) -> Result<(), kube::Error>;
+    /// Persists the status (skipped when nothing a reader needs changed, unless `force`);
+    /// whether it was written, which proves the read it was decided on is the latest.
+    async fn write(&mut self, force: bool) -> Result<bool, kube::Error>;
+    /// Whether the resource as read shows our own last status write.
+    fn read_is_current(&self) -> bool;
     /// Publishes an Event (best effort).
     async fn event(&self, type_: EventType, reason: &str, note: String);
     /// The kind's name, for spans.
@@ -81,6 +84,10 @@ const MAX_TRANSITIONS: usize = 32;
 
 /// One reconcile after the live read and connection.
 pub async fn reconcile<K: Kind>(k: &mut K) -> Result<Action, kube::Error> {
+    // Commands go out only on a read known to be the latest: one showing our own last write,
+    // or confirmed by a write that passed its resourceVersion precondition. A stale read of a
+    // running step would otherwise resend that step's requests before any write could fail.
+    let mut current = k.read_is_current();
     let mut observed = k.observe().await;
     for _ in 0..MAX_TRANSITIONS {
         let now = Utc::now();
@@ -95,14 +102,14 @@ pub async fn reconcile<K: Kind>(k: &mut K) -> Result<Action, kube::Error> {
                 return Ok(Action::requeue(after));
             }
             Decision::Plan(planned) => {
-                record_plan(k, &planned).await?;
+                record_plan(k, &planned, &mut current).await?;
                 observed = k.observe().await;
             }
             // Decided again on the same observation: starting a step changes what it needs
             // only through the state just written.
-            Decision::Start { index, phase } => start(k, index, phase, now).await?,
+            Decision::Start { index, phase } => start(k, index, phase, now, &mut current).await?,
             Decision::Retry { index, token } => {
-                retry(k, index, &token).await?;
+                retry(k, index, &token, &mut current).await?;
                 observed = k.observe().await;
             }
             Decision::Act {
@@ -113,7 +120,7 @@ pub async fn reconcile<K: Kind>(k: &mut K) -> Result<Action, kube::Error> {
                 let reports = act(k, index, &commands).await;
                 let update = {
                     let common = k.common(now);
-                    let upgrade = current(k);
+                    let upgrade = upgrade_of(k);
                     let step = &upgrade.plan[index];
                     let context = StepContext {
                         common: &common,
@@ -124,7 +131,7 @@ pub async fn reconcile<K: Kind>(k: &mut K) -> Result<Action, kube::Error> {
                     };
                     fold(&context, &commands, &reports)
                 };
-                match apply(k, index, phase, update, &observed).await? {
+                match apply(k, index, phase, update, &observed, &mut current).await? {
                     Some(after) => return Ok(Action::requeue(after)),
                     None => observed = k.observe().await,
                 }
@@ -133,12 +140,12 @@ pub async fn reconcile<K: Kind>(k: &mut K) -> Result<Action, kube::Error> {
                 index,
                 phase,
                 update,
-            } => match apply(k, index, phase, update, &observed).await? {
+            } => match apply(k, index, phase, update, &observed, &mut current).await? {
                 Some(after) => return Ok(Action::requeue(after)),
                 None => observed = k.observe().await,
             },
             Decision::Complete => {
-                complete_upgrade(k, now).await?;
+                complete_upgrade(k, now, &mut current).await?;
                 observed = k.observe().await;
             }
         }
@@ -147,7 +154,7 @@ pub async fn reconcile<K: Kind>(k: &mut K) -> Result<Action, kube::Error> {
 }
 
 /// The upgrade in status (a decision about a step implies there is one).
-fn current<K: Kind>(k: &K) -> UpgradeStatus {
+fn upgrade_of<K: Kind>(k: &K) -> UpgradeStatus {
     k.status_ref().upgrade().cloned().unwrap_or_default()
 }
 
@@ -158,7 +165,13 @@ pub async fn finish<K: Kind>(
     reachable: Result<(), String>,
 ) -> Result<(), kube::Error> {
     summarize(k, situation, reachable);
-    k.write().await
+    k.write(false).await.map(drop)
+}
+
+/// Writes; a write that happened confirms the read it was decided on (`current`).
+async fn record<K: Kind>(k: &mut K, current: &mut bool) -> Result<(), kube::Error> {
+    *current |= k.write(false).await?;
+    Ok(())
 }
 
 fn summarize<K: Kind>(k: &mut K, situation: &Situation, reachable: Result<(), String>) {
@@ -173,7 +186,11 @@ fn summarize<K: Kind>(k: &mut K, situation: &Situation, reachable: Result<(), St
     );
 }
 
-async fn record_plan<K: Kind>(k: &mut K, planned: &Planned) -> Result<(), kube::Error> {
+async fn record_plan<K: Kind>(
+    k: &mut K,
+    planned: &Planned,
+    current: &mut bool,
+) -> Result<(), kube::Error> {
     let (id, count) = (planned.upgrade.id.clone(), planned.upgrade.plan.len());
     *k.status().upgrade_mut() = Some(planned.upgrade.clone());
     k.planned(planned);
@@ -183,7 +200,8 @@ async fn record_plan<K: Kind>(k: &mut K, planned: &Planned) -> Result<(), kube::
         reason: reasons::UPGRADING,
         message: format!("planned upgrade {id}: {count} steps"),
     };
-    finish(k, &situation, Ok(())).await?;
+    summarize(k, &situation, Ok(()));
+    record(k, current).await?;
     k.event(EventType::Normal, "UpgradePlanned", planned.note.clone())
         .await;
     Ok(())
@@ -195,6 +213,7 @@ async fn start<K: Kind>(
     index: usize,
     phase: Phase,
     now: DateTime<Utc>,
+    current: &mut bool,
 ) -> Result<(), kube::Error> {
     let Some(upgrade) = k.status().upgrade_mut().as_mut() else {
         return Ok(());
@@ -213,13 +232,18 @@ async fn start<K: Kind>(
         },
         Ok(()),
     );
-    k.write().await?;
+    record(k, current).await?;
     k.event(EventType::Normal, "StepStarted", note).await;
     Ok(())
 }
 
 /// One approval buys one retry: each names the retry's number.
-async fn retry<K: Kind>(k: &mut K, index: usize, token: &str) -> Result<(), kube::Error> {
+async fn retry<K: Kind>(
+    k: &mut K,
+    index: usize,
+    token: &str,
+    current: &mut bool,
+) -> Result<(), kube::Error> {
     let Some(upgrade) = k.status().upgrade_mut().as_mut() else {
         return Ok(());
     };
@@ -232,14 +256,14 @@ async fn retry<K: Kind>(k: &mut K, index: usize, token: &str) -> Result<(), kube
     step.reason = None;
     step.message = Some(format!("retrying after approval {token}/Retry"));
     let note = format!("retrying step {} (attempt {})", step.id, step.attempt + 1);
-    k.write().await?;
+    record(k, current).await?;
     k.event(EventType::Normal, "RetryApproved", note).await;
     Ok(())
 }
 
 /// Runs the step's commands under a span carrying the upgrade id and step.
 async fn act<K: Kind>(k: &mut K, index: usize, commands: &[Command]) -> Vec<Report> {
-    let upgrade = current(k);
+    let upgrade = upgrade_of(k);
     let step = &upgrade.plan[index];
     let span = crate::telemetry::step_span(
         k.kind(),
@@ -257,6 +281,7 @@ async fn apply<K: Kind>(
     phase: Phase,
     update: StepUpdate,
     observed: &Observed,
+    current: &mut bool,
 ) -> Result<Option<Duration>, kube::Error> {
     let paused = k.paused();
     if let Some(backup) = update.backup {
@@ -277,7 +302,7 @@ async fn apply<K: Kind>(
             step.finished_at = Some(to_k8s(Utc::now()));
             step.message = Some(message.clone());
             let note = format!("{}: {message}", step.id);
-            k.write().await?;
+            record(k, current).await?;
             k.event(EventType::Normal, "StepSucceeded", note).await;
             Ok(None)
         }
@@ -319,21 +344,25 @@ async fn apply<K: Kind>(
                 &Situation::Stalled { reason, message },
                 observed.reachability(),
             );
-            k.write().await?;
+            record(k, current).await?;
             k.event(EventType::Warning, reason, note).await;
             Ok(Some(k.common(Utc::now()).timings.gated))
         }
     }
 }
 
-async fn complete_upgrade<K: Kind>(k: &mut K, now: DateTime<Utc>) -> Result<(), kube::Error> {
-    let upgrade = current(k);
+async fn complete_upgrade<K: Kind>(
+    k: &mut K,
+    now: DateTime<Utc>,
+    current: &mut bool,
+) -> Result<(), kube::Error> {
+    let upgrade = upgrade_of(k);
     if !is_finished(&upgrade) {
         return Ok(());
     }
     complete(k.status(), &upgrade, now);
     k.finished(&upgrade);
-    k.write().await?;
+    record(k, current).await?;
     k.event(
         EventType::Normal,
         "UpgradeSucceeded",

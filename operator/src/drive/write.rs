@@ -202,13 +202,15 @@ impl Default for StatusLedger {
 
 /// The one way status is written: server-side apply of the whole status on `/status`, with
 /// the operator's field manager; skipped when nothing a reader needs changed
-/// ([`StatusLedger`]).
+/// ([`StatusLedger`]) unless `force`. Returns whether it was written: a write that passed its
+/// resourceVersion precondition proves the read it was decided on is the cluster's latest.
 pub async fn write_status<K>(
     api: &kube::Api<K>,
     resource: &K,
     status: &impl serde::Serialize,
     ledger: &StatusLedger,
-) -> Result<(), kube::Error>
+    force: bool,
+) -> Result<bool, kube::Error>
 where
     K: super::status::UpgradeResource
         + kube::Resource<DynamicType = ()>
@@ -226,8 +228,8 @@ where
     let read = kube::Resource::meta(resource).resource_version.as_deref();
     let key = key(resource);
     let digest = Digest::of(&next);
-    if !ledger.should_write(&key, read, current, &digest) {
-        return Ok(());
+    if !force && !ledger.should_write(&key, read, current, &digest) {
+        return Ok(false);
     }
     // Optimistic concurrency: a write decided on a read older than the cluster fails (409)
     // and the reconcile starts over from a fresh read.
@@ -249,7 +251,17 @@ where
         kube::Resource::meta(&written).resource_version.clone(),
         digest,
     );
-    Ok(())
+    Ok(true)
+}
+
+/// Whether `resource` as read shows our own last status write (then nothing newer from us is
+/// missing from it; a stale read cannot show it).
+pub fn shows_our_last_write<K: kube::Resource<DynamicType = ()>>(
+    resource: &K,
+    ledger: &StatusLedger,
+) -> bool {
+    let ours = ledger.version(&key(resource));
+    ours.is_some() && ours == resource.meta().resource_version
 }
 
 /// The resource to reconcile: the cached object when it carries the resourceVersion of our
@@ -263,8 +275,7 @@ pub async fn fresh<K>(
 where
     K: kube::Resource<DynamicType = ()> + Clone + std::fmt::Debug + serde::de::DeserializeOwned,
 {
-    let ours = ledger.version(&key(cached.as_ref()));
-    if ours.is_some() && ours == cached.meta().resource_version {
+    if shows_our_last_write(cached.as_ref(), ledger) {
         return Ok(Some(std::sync::Arc::unwrap_or_clone(cached)));
     }
     api.get_opt(&kube::ResourceExt::name_any(cached.as_ref()))

@@ -194,8 +194,12 @@ impl Kind for Run<'_> {
         self.executors.act(commands, &target).await
     }
 
-    async fn write(&mut self) -> Result<(), kube::Error> {
-        drive::write_status(self.api, self.pair, &self.status, &self.ctx.status).await
+    async fn write(&mut self, force: bool) -> Result<bool, kube::Error> {
+        drive::write_status(self.api, self.pair, &self.status, &self.ctx.status, force).await
+    }
+
+    fn read_is_current(&self) -> bool {
+        drive::write::shows_our_last_write(self.pair, &self.ctx.status)
     }
 
     async fn event(&self, type_: EventType, reason: &str, note: String) {

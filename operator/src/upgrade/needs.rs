@@ -31,6 +31,15 @@ pub enum TargetQuery {
     Verify { version: String },
 }
 
+/// A batch step's targets to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchNeed {
+    pub batch: i32,
+    /// The round (the batch-1 master is the round's backup master).
+    pub round: i32,
+    pub query: TargetQuery,
+}
+
 /// What to observe this pass.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Needs {
@@ -39,8 +48,8 @@ pub struct Needs {
     /// The packages a member offers (staging).
     pub packages_of: Option<String>,
     pub operation: Option<OperationQuery>,
-    /// Atlas batch steps: the batch and what to read of its targets.
-    pub targets: Option<(i32, TargetQuery)>,
+    /// Atlas batch steps: what to read of the batch's targets.
+    pub targets: Option<BatchNeed>,
 }
 
 /// The step the next decision is about: the first not done.
@@ -91,18 +100,23 @@ pub fn needs(upgrade: Option<&UpgradeStatus>) -> Needs {
         (StepAction::Install, Some(n), _) => {
             let next = next_install(&upgrade.plan, step)
                 .map(|s| (s.package.clone().unwrap_or_default(), s.attempt > 0));
-            needs.targets = Some((
-                n,
-                TargetQuery::Install {
+            needs.targets = Some(BatchNeed {
+                batch: n,
+                round: step.round,
+                query: TargetQuery::Install {
                     package: step.package.clone().unwrap_or_default(),
                     retry: step.attempt > 0,
                     next,
                 },
-            ));
+            });
         }
         (StepAction::Verify, Some(n), _) => {
             let version = step.version.clone().unwrap_or_default();
-            needs.targets = Some((n, TargetQuery::Verify { version }));
+            needs.targets = Some(BatchNeed {
+                batch: n,
+                round: step.round,
+                query: TargetQuery::Verify { version },
+            });
         }
         _ => {}
     }

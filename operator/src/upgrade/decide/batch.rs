@@ -19,7 +19,7 @@ use super::{StepContext, StepDecision};
 use crate::upgrade::batches::out_of_rotation_cap;
 use crate::upgrade::command::Command;
 use crate::upgrade::gates::parse_duration;
-use crate::upgrade::observed::{NodeView, Observed};
+use crate::upgrade::observed::NodeView;
 use crate::upgrade::verdict::{StepUpdate, Verdict};
 
 /// The nodes of batch `n`.
@@ -32,18 +32,20 @@ pub fn nodes<'a>(input: &AtlasInput<'a>, n: i32) -> &'a [String] {
         .unwrap_or_default()
 }
 
-/// What an install or verify step of batch `n` acts on: its nodes and, with a backup master,
-/// batch 1 also that master (procedure 4, steps 4 and 5).
-pub fn targets(input: &AtlasInput<'_>, observed: &Observed, n: i32) -> Vec<String> {
+/// What an install or verify step of batch `n` in `round` acts on: its nodes and, with a
+/// backup master, batch 1 also that master (procedure 4, steps 4 and 5). The master is the
+/// one the round's plan promotes, never "the one not acting now": after the promotion that
+/// is the former primary, which its own install steps upgrade later under their own keys.
+pub fn targets(input: &AtlasInput<'_>, round: i32, n: i32) -> Vec<String> {
     let mut out = nodes(input, n).to_vec();
-    if n == 1 && observed.members.len() == 2 {
-        let acting = observed.acting.unwrap_or(0);
-        let backup = observed
-            .members
-            .iter()
-            .enumerate()
-            .find(|(i, _)| *i != acting);
-        out.extend(backup.map(|(_, m)| m.name.clone()));
+    if n == 1 {
+        let promoted = input
+            .upgrade
+            .into_iter()
+            .flat_map(|u| &u.plan)
+            .find(|s| s.round == round && s.action == StepAction::SwingTraffic)
+            .and_then(|s| s.member.clone());
+        out.extend(promoted);
     }
     out
 }

@@ -154,3 +154,57 @@ fn sync_step(member: &str, attempt: Option<i32>) -> baton_crds::status::PlanStep
     s.progress = attempt.map(|attempt| StepProgress::SyncStarted { attempt });
     s
 }
+
+/// The Atlas plan of one round with m-a primary and m-b backup, as decided.
+fn atlas_round_plan() -> (
+    baton_crds::AtlasClusterSpec,
+    baton_crds::status::UpgradeStatus,
+) {
+    let spec = atlas_spec(&[("eu-1", "eu"), ("eu-2", "eu")], json!({}));
+    let mut observed = atlas_seen(
+        "24.1.0",
+        &[("eu-1", "eu", true, 0), ("eu-2", "eu", true, 0)],
+    );
+    observed.packages = Some(Ok(vec![crate::upgrade::observed::Offer {
+        id: "product-24.3.2".into(),
+        base: false,
+        version: v("24.3.2"),
+        requires: vec![],
+        installable: true,
+        staged: false,
+    }]));
+    match decide_atlas(&spec, None, &[], &observed, Knobs::default()) {
+        Decision::Plan(p) => (spec, p.upgrade),
+        other => panic!("expected a plan, got {other:?}"),
+    }
+}
+
+#[test]
+fn i8_batch_one_installs_the_master_its_round_promotes_even_after_the_promotion() {
+    let (spec, upgrade) = atlas_round_plan();
+    let batches = vec![vec!["eu-1".to_owned()], vec!["eu-2".to_owned()]];
+    // After the promotion m-b acts; a stale read replaying batch 1 must still name m-b, never
+    // m-a, whose own install steps come later under their own keys.
+    let mut observed = atlas_seen(
+        "24.1.0",
+        &[("eu-1", "eu", false, 0), ("eu-2", "eu", true, 0)],
+    );
+    observed.acting = Some(1);
+    let timings = crate::upgrade::timings::Timings::default();
+    let input = crate::upgrade::decide::atlas::AtlasInput {
+        common: common(&timings, &[], "24h", Knobs::default()),
+        spec: &spec,
+        uid: "uid",
+        generation: 1,
+        upgrade: Some(&upgrade),
+        batches: &batches,
+        observed: &observed,
+    };
+    let targets = crate::upgrade::decide::batch::targets(&input, 1, 1);
+    assert_eq!(targets, vec!["eu-1".to_owned(), "m-b".to_owned()]);
+    assert!(
+        crate::upgrade::decide::batch::targets(&input, 1, 2)
+            .iter()
+            .all(|t| !t.starts_with("m-"))
+    );
+}
