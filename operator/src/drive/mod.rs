@@ -3,16 +3,19 @@
 //! Each pass observes what the recorded progress needs ([`crate::upgrade::needs`]), asks the
 //! pure core for the one next thing ([`Decision`]) and applies it: a plan or a step's state
 //! is written *before* any command of the step goes out and again after it (I8); commands go
-//! to the executors ([`executors`]); what they report is folded back by the core. A kind
-//! ([`Kind`]) only says how to observe, which decision function applies and how to act.
+//! to the executors ([`executors`]); what they report is folded back by the core. A kind is
+//! an adapter ([`run::Adapter`]): how to connect and observe it, which decision applies.
 
 pub mod conditions;
 pub mod executors;
+pub mod last_upgrade;
 pub mod observe;
+pub mod run;
 pub mod status;
 pub mod summary;
 pub mod write;
 
+pub use last_upgrade::complete;
 pub use write::{fresh, write_status};
 
 use std::time::Duration;
@@ -24,20 +27,20 @@ use kube::runtime::events::EventType;
 use tracing::Instrument;
 
 use baton_crds::conditions::reasons;
-use baton_crds::status::{LastUpgrade, Phase, StepAction, StepState, UpgradeStatus};
+use baton_crds::status::{Phase, StepState, UpgradeStatus};
 
-use crate::time::{from_k8s, to_k8s};
+use crate::time::to_k8s;
 use crate::upgrade::command::{Command, Report};
 use crate::upgrade::decide::{
     Common, Decision, Planned, StepContext, is_finished, retry_token, with_retry_hint,
 };
 use crate::upgrade::fold::fold;
 use crate::upgrade::observed::Observed;
+use crate::upgrade::plan;
 use crate::upgrade::verdict::{Situation, StepUpdate, Verdict};
-use crate::upgrade::{gates, plan};
 use status::CommonStatus;
 
-/// One kind of resource, as the skeleton drives it: a thin adapter around the core.
+/// What the skeleton drives: a run and its kind's adapter ([`run`]).
 #[async_trait]
 pub trait Kind: Send {
     /// The kind's status.
@@ -370,40 +373,4 @@ async fn complete_upgrade<K: Kind>(
     )
     .await;
     Ok(())
-}
-
-/// Every step succeeded: record the upgrade as the last one and clear it.
-pub fn complete(status: &mut impl CommonStatus, upgrade: &UpgradeStatus, now: DateTime<Utc>) {
-    let first_disruptive = upgrade
-        .plan
-        .iter()
-        .find(|s| gates::is_disruptive(s.action))
-        .and_then(|s| s.started_at.as_ref())
-        .map(from_k8s);
-    let started = first_disruptive
-        .or_else(|| upgrade.started_at.as_ref().map(from_k8s))
-        .unwrap_or(now);
-    let swings: Vec<i64> = upgrade
-        .plan
-        .iter()
-        .filter(|s| s.action == StepAction::SwingTraffic)
-        .filter_map(|s| {
-            Some(
-                (from_k8s(s.finished_at.as_ref()?) - from_k8s(s.started_at.as_ref()?))
-                    .num_seconds(),
-            )
-        })
-        .collect();
-    *status.last_upgrade_mut() = Some(LastUpgrade {
-        id: upgrade.id.clone(),
-        from_version: upgrade.from_version.clone(),
-        to_version: upgrade.to_version.clone(),
-        started_at: upgrade.started_at.clone(),
-        finished_at: Some(to_k8s(now)),
-        duration_seconds: (now - started).num_seconds(),
-        // The operator's own view of the swap; the referee's measure is the one that counts.
-        downtime_seconds: (!swings.is_empty()).then(|| swings.iter().sum()),
-        sessions_cut: None,
-    });
-    *status.upgrade_mut() = None;
 }

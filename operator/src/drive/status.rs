@@ -2,7 +2,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
-use baton_crds::common::MaintenanceWindow;
+use baton_crds::common::{BackupSpec, MaintenanceWindow, TrafficSwing};
 use baton_crds::status::{BackupRecord, LastUpgrade, Phase, UpgradeStatus};
 use baton_crds::{AppliancePairStatus, AtlasClusterStatus};
 
@@ -50,32 +50,57 @@ macro_rules! common_status {
 common_status!(AppliancePairStatus);
 common_status!(AtlasClusterStatus);
 
-/// What the driver reads of a resource's spec, the same for both kinds.
-pub trait UpgradeResource: kube::Resource<DynamicType = ()> + Send + Sync {
+/// What the skeleton reads of a resource, the same for both kinds.
+pub trait UpgradeResource:
+    kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Clone
+    + std::fmt::Debug
+    + serde::Serialize
+    + serde::de::DeserializeOwned
+    + Send
+    + Sync
+    + 'static
+{
     /// The kind's name, for spans and messages.
     const KIND: &'static str;
+    /// The kubectl short name, for the commands messages suggest.
+    const SHORT_NAME: &'static str;
+    /// The kind's status.
+    type Status: CommonStatus + Clone + Default + Sync;
+    /// The status as read.
+    fn status_of(&self) -> Option<&Self::Status>;
     /// `spec.paused`.
     fn paused(&self) -> bool;
     /// `spec.maintenanceWindows`.
     fn windows(&self) -> &[MaintenanceWindow];
     /// `spec.approval.approved`.
     fn approvals(&self) -> &[String];
+    /// `spec.soak`.
+    fn soak(&self) -> &str;
+    /// `spec.trafficSwing`.
+    fn traffic_swing(&self) -> &TrafficSwing;
+    /// `spec.backup`.
+    fn backup_spec(&self) -> &BackupSpec;
 
-    /// Whether `<id>/<gate>` was approved, in spec or in the `baton.dev/approve` annotation.
-    fn approved(&self, id: &str, gate: &str) -> bool {
-        let annotation = self
-            .meta()
+    /// The `baton.dev/approve` annotation, if any.
+    fn approve_annotation(&self) -> Option<&str> {
+        self.meta()
             .annotations
             .as_ref()
-            .and_then(|a| a.get(gates::APPROVE_ANNOTATION));
-        gates::is_approved(id, gate, self.approvals(), annotation.map(String::as_str))
+            .and_then(|a| a.get(gates::APPROVE_ANNOTATION))
+            .map(String::as_str)
     }
 }
 
 macro_rules! upgrade_resource {
-    ($t:ty, $kind:literal) => {
+    ($t:ty, $status:ty, $kind:literal, $short:literal) => {
         impl UpgradeResource for $t {
             const KIND: &'static str = $kind;
+            const SHORT_NAME: &'static str = $short;
+            type Status = $status;
+            fn status_of(&self) -> Option<&$status> {
+                self.status.as_ref()
+            }
             fn paused(&self) -> bool {
                 self.spec.paused
             }
@@ -85,9 +110,28 @@ macro_rules! upgrade_resource {
             fn approvals(&self) -> &[String] {
                 &self.spec.approval.approved
             }
+            fn soak(&self) -> &str {
+                &self.spec.soak
+            }
+            fn traffic_swing(&self) -> &TrafficSwing {
+                &self.spec.traffic_swing
+            }
+            fn backup_spec(&self) -> &BackupSpec {
+                &self.spec.backup
+            }
         }
     };
 }
 
-upgrade_resource!(baton_crds::AppliancePair, "AppliancePair");
-upgrade_resource!(baton_crds::AtlasCluster, "AtlasCluster");
+upgrade_resource!(
+    baton_crds::AppliancePair,
+    AppliancePairStatus,
+    "AppliancePair",
+    "apair"
+);
+upgrade_resource!(
+    baton_crds::AtlasCluster,
+    AtlasClusterStatus,
+    "AtlasCluster",
+    "atlas"
+);

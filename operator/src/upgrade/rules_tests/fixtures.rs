@@ -13,7 +13,9 @@ use crate::upgrade::command::Command;
 use crate::upgrade::decide::atlas::AtlasInput;
 use crate::upgrade::decide::pair::PairInput;
 use crate::upgrade::decide::{Approvals, Common, Decision};
-use crate::upgrade::observed::{FailoverRole, MemberView, NodeView, Observed, Seen};
+use crate::upgrade::observed::{
+    FailoverRole, MemberView, NodeView, Observed, Offer, Operation, OperationState, Seen, Unseen,
+};
 use crate::upgrade::timings::Timings;
 use crate::upgrade::version::Version;
 
@@ -282,4 +284,62 @@ pub fn failed_reason(d: &Decision) -> Option<&'static str> {
 /// Whether the decision settles the step as done.
 pub fn is_done(d: &Decision) -> bool {
     matches!(d, Decision::Settle { update, .. } if matches!(update.verdict, crate::upgrade::verdict::Verdict::Done(_)))
+}
+
+/// An upgrade whose current step `id` runs.
+pub fn running(id: &str, action: StepAction, member: Option<&str>) -> UpgradeStatus {
+    upgrade(vec![step(id, action, member, StepState::Running)])
+}
+
+/// The decision on the default pair spec, for `upgrade` and `observed`.
+pub fn decide_on(upgrade: &UpgradeStatus, observed: &Observed) -> Decision {
+    decide_pair(
+        &pair_spec(json!({})),
+        Some(upgrade),
+        observed,
+        Knobs::default(),
+    )
+}
+
+/// The progress of an install the appliance started as `id`.
+pub fn started(id: &str) -> Option<StepProgress> {
+    Some(StepProgress::InstallStarted {
+        install_id: id.into(),
+    })
+}
+
+/// rs-b's base install, started as `i-1` and running.
+pub fn base_install_running() -> UpgradeStatus {
+    upgrade(vec![install(
+        "1/install/rs-b/base-5.2.0",
+        "rs-b",
+        "base-5.2.0",
+        true,
+        started("i-1"),
+    )])
+}
+
+/// The current step's operation as polled.
+pub fn operation(
+    state: OperationState,
+    message: Option<&str>,
+) -> Option<Result<Operation, Unseen>> {
+    Some(Ok(Operation {
+        state,
+        percent: None,
+        message: message.map(str::to_owned),
+        package: None,
+    }))
+}
+
+/// The product package 24.3.2, offered with no prerequisite.
+pub fn product_offer() -> Offer {
+    Offer {
+        id: "product-24.3.2".into(),
+        base: false,
+        version: v("24.3.2"),
+        requires: vec![],
+        installable: true,
+        staged: false,
+    }
 }

@@ -8,7 +8,7 @@ use baton_crds::status::{StepAction, StepProgress, StepState};
 use super::fixtures::*;
 use crate::upgrade::command::Command;
 use crate::upgrade::decide::Decision;
-use crate::upgrade::observed::{Account, FailoverRole, Observed, Offer, Operation, OperationState};
+use crate::upgrade::observed::{Account, FailoverRole, Observed, Offer, OperationState};
 use crate::upgrade::verdict::{Situation, Verdict};
 
 fn offers() -> Vec<Offer> {
@@ -45,18 +45,8 @@ fn position(plan: &[baton_crds::status::PlanStep], id: &str) -> usize {
 fn r1_the_backup_is_downloaded_from_the_primary_before_failover_breaks() {
     let plan = planned(json!({}));
     assert!(position(&plan, "1/backup/rs-a") < position(&plan, "1/break-failover/rs-a"));
-    let u = upgrade(vec![step(
-        "1/backup/rs-a",
-        StepAction::Backup,
-        Some("rs-a"),
-        StepState::Running,
-    )]);
-    let d = decide_pair(
-        &pair_spec(json!({})),
-        Some(&u),
-        &pair_seen("24.1.0"),
-        Knobs::default(),
-    );
+    let u = running("1/backup/rs-a", StepAction::Backup, Some("rs-a"));
+    let d = decide_on(&u, &pair_seen("24.1.0"));
     assert_eq!(
         commands(&d),
         vec![Command::Backup {
@@ -94,24 +84,10 @@ fn r2_base_software_installs_right_before_the_product_that_needs_it() {
 
 #[test]
 fn r6_a_failed_base_install_stops_with_the_vendor_s_advice() {
-    let started = Some(StepProgress::InstallStarted {
-        install_id: "i-1".into(),
-    });
-    let u = upgrade(vec![install(
-        "1/install/rs-b/base-5.2.0",
-        "rs-b",
-        "base-5.2.0",
-        true,
-        started,
-    )]);
+    let u = base_install_running();
     let mut observed = pair_seen("24.1.0");
-    observed.operation = Some(Ok(Operation {
-        state: OperationState::Failed,
-        percent: None,
-        message: Some("disk".into()),
-        package: None,
-    }));
-    let d = decide_pair(&pair_spec(json!({})), Some(&u), &observed, Knobs::default());
+    observed.operation = operation(OperationState::Failed, Some("disk"));
+    let d = decide_on(&u, &observed);
     assert_eq!(failed_reason(&d), Some(reasons::BASE_INSTALL_FAILED));
     let Decision::Settle { update, .. } = d else {
         unreachable!()
@@ -127,12 +103,7 @@ fn r6_a_failed_base_install_stops_with_the_vendor_s_advice() {
 
 #[test]
 fn r8_a_wrong_appliance_clock_stops_preflight() {
-    let u = upgrade(vec![step(
-        "1/preflight",
-        StepAction::Preflight,
-        None,
-        StepState::Running,
-    )]);
+    let u = running("1/preflight", StepAction::Preflight, None);
     let mut observed = pair_seen("24.1.0");
     let account = |skew: i64| Account {
         full_command: true,
@@ -144,32 +115,22 @@ fn r8_a_wrong_appliance_clock_stops_preflight() {
         ("rs-a".into(), Ok(account(0))),
         ("rs-b".into(), Ok(account(600))),
     ];
-    let d = decide_pair(&pair_spec(json!({})), Some(&u), &observed, Knobs::default());
+    let d = decide_on(&u, &observed);
     assert_eq!(failed_reason(&d), Some(reasons::PREFLIGHT_FAILED), "{d:?}");
     observed.accounts[1].1 = Ok(account(30));
-    assert!(is_done(&decide_pair(
-        &pair_spec(json!({})),
-        Some(&u),
-        &observed,
-        Knobs::default()
-    )));
+    assert!(is_done(&decide_on(&u, &observed)));
 }
 
 #[test]
 fn r8_preflight_refuses_members_on_different_versions() {
-    let u = upgrade(vec![step(
-        "1/preflight",
-        StepAction::Preflight,
-        None,
-        StepState::Running,
-    )]);
+    let u = running("1/preflight", StepAction::Preflight, None);
     let mut observed = pair_seen("24.1.0");
     observed.members[1]
         .seen
         .as_mut()
         .map(|s| s.version = v("23.3.1"))
         .ok();
-    let d = decide_pair(&pair_spec(json!({})), Some(&u), &observed, Knobs::default());
+    let d = decide_on(&u, &observed);
     assert_eq!(failed_reason(&d), Some(reasons::PREFLIGHT_FAILED));
 }
 
@@ -188,14 +149,14 @@ fn i3_never_installs_on_a_member_with_clients_connected() {
         .as_mut()
         .map(|s| s.clients = 3)
         .ok();
-    let d = decide_pair(&pair_spec(json!({})), Some(&u), &observed, Knobs::default());
+    let d = decide_on(&u, &observed);
     assert!(commands(&d).is_empty(), "{d:?}");
     observed.members[1]
         .seen
         .as_mut()
         .map(|s| s.clients = 0)
         .ok();
-    let d = decide_pair(&pair_spec(json!({})), Some(&u), &observed, Knobs::default());
+    let d = decide_on(&u, &observed);
     assert!(matches!(
         commands(&d).as_slice(),
         [Command::StartInstall {
@@ -210,18 +171,8 @@ fn i4_the_backup_is_verified_before_it_is_promoted() {
     let plan = planned(json!({}));
     assert!(position(&plan, "1/verify/rs-b") < position(&plan, "1/swing-traffic/rs-b"));
     // Still on the old version: no verdict of success, whatever the wait.
-    let u = upgrade(vec![step(
-        "1/verify/rs-b",
-        StepAction::Verify,
-        Some("rs-b"),
-        StepState::Running,
-    )]);
-    let d = decide_pair(
-        &pair_spec(json!({})),
-        Some(&u),
-        &pair_seen("24.1.0"),
-        Knobs::default(),
-    );
+    let u = running("1/verify/rs-b", StepAction::Verify, Some("rs-b"));
+    let d = decide_on(&u, &pair_seen("24.1.0"));
     assert!(!is_done(&d) && commands(&d).is_empty(), "{d:?}");
 }
 
@@ -240,18 +191,8 @@ fn i5_backup_and_sync_complete_before_failover_breaks() {
     );
     let u = upgrade(vec![PlanStep2::sync("rs-a", Some(1))]);
     let mut observed = pair_seen("24.1.0");
-    observed.operation = Some(Ok(Operation {
-        state: OperationState::Running,
-        percent: None,
-        message: None,
-        package: None,
-    }));
-    assert!(!is_done(&decide_pair(
-        &pair_spec(json!({})),
-        Some(&u),
-        &observed,
-        Knobs::default()
-    )));
+    observed.operation = operation(OperationState::Running, None);
+    assert!(!is_done(&decide_on(&u, &observed)));
 }
 
 #[test]
@@ -279,12 +220,7 @@ fn i5_a_backup_older_than_allowed_is_taken_again_before_the_break() {
         StepState::Pending,
     );
     let u = upgrade(vec![backup, sync, brk]);
-    let d = decide_pair(
-        &pair_spec(json!({})),
-        Some(&u),
-        &pair_seen("24.1.0"),
-        Knobs::default(),
-    );
+    let d = decide_on(&u, &pair_seen("24.1.0"));
     assert!(
         !matches!(d, Decision::Start { .. }),
         "a 30-hour-old backup must be taken again: {d:?}"
@@ -293,27 +229,21 @@ fn i5_a_backup_older_than_allowed_is_taken_again_before_the_break() {
 
 #[test]
 fn i7_never_establishes_failover_between_different_versions() {
-    let u = upgrade(vec![step(
+    let u = running(
         "1/establish-failover/rs-b",
         StepAction::EstablishFailover,
         Some("rs-b"),
-        StepState::Running,
-    )]);
+    );
     let mut observed = pair_seen("24.3.2");
     observed.members[0]
         .seen
         .as_mut()
         .map(|s| s.version = v("24.1.0"))
         .ok();
-    let d = decide_pair(&pair_spec(json!({})), Some(&u), &observed, Knobs::default());
+    let d = decide_on(&u, &observed);
     assert_eq!(failed_reason(&d), Some(reasons::PREFLIGHT_FAILED));
     assert!(commands(&d).is_empty());
-    let d = decide_pair(
-        &pair_spec(json!({})),
-        Some(&u),
-        &pair_seen("24.3.2"),
-        Knobs::default(),
-    );
+    let d = decide_on(&u, &pair_seen("24.3.2"));
     assert!(matches!(
         commands(&d).as_slice(),
         [Command::EstablishFailover { .. }]

@@ -15,16 +15,7 @@ use crate::upgrade::verdict::Verdict;
 
 #[test]
 fn r4_an_install_is_done_only_when_the_appliance_says_so_even_through_a_reboot() {
-    let started = Some(StepProgress::InstallStarted {
-        install_id: "i-1".into(),
-    });
-    let u = upgrade(vec![install(
-        "1/install/rs-b/base-5.2.0",
-        "rs-b",
-        "base-5.2.0",
-        true,
-        started,
-    )]);
+    let u = base_install_running();
     let spec = pair_spec(json!({}));
     let mut observed = pair_seen("24.1.0");
     // Rebooting: the appliance does not answer. Still installing, never done.
@@ -62,20 +53,13 @@ fn i8_a_step_is_recorded_running_before_its_first_command() {
     )]);
     let mut u = u;
     u.plan[0].state = StepState::Pending;
-    let d = decide_pair(
-        &pair_spec(json!({})),
-        Some(&u),
-        &pair_seen("24.1.0"),
-        Knobs::default(),
-    );
+    let d = decide_on(&u, &pair_seen("24.1.0"));
     assert!(matches!(d, Decision::Start { index: 0, .. }), "{d:?}");
 }
 
 #[test]
 fn i8_an_install_recorded_as_started_is_followed_not_started_again() {
-    let started = Some(StepProgress::InstallStarted {
-        install_id: "i-7".into(),
-    });
+    let started = started("i-7");
     let u = upgrade(vec![install(
         "1/install/rs-b/product-24.3.2",
         "rs-b",
@@ -90,7 +74,7 @@ fn i8_an_install_recorded_as_started_is_followed_not_started_again() {
         message: None,
         package: None,
     }));
-    let d = decide_pair(&pair_spec(json!({})), Some(&u), &observed, Knobs::default());
+    let d = decide_on(&u, &observed);
     assert!(commands(&d).is_empty(), "{d:?}");
 }
 
@@ -165,14 +149,7 @@ fn atlas_round_plan() -> (
         "24.1.0",
         &[("eu-1", "eu", true, 0), ("eu-2", "eu", true, 0)],
     );
-    observed.packages = Some(Ok(vec![crate::upgrade::observed::Offer {
-        id: "product-24.3.2".into(),
-        base: false,
-        version: v("24.3.2"),
-        requires: vec![],
-        installable: true,
-        staged: false,
-    }]));
+    observed.packages = Some(Ok(vec![product_offer()]));
     match decide_atlas(&spec, None, &[], &observed, Knobs::default()) {
         Decision::Plan(p) => (spec, p.upgrade),
         other => panic!("expected a plan, got {other:?}"),
