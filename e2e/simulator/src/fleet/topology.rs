@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::{FleetSpec, Strategy, Swing, effective_swing};
-use crate::SimError;
+use crate::error::SimError;
 
 /// What kind of site a group is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

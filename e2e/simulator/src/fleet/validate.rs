@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::{ApplianceSpec, FleetSpec, Swing};
-use crate::SimError;
+use crate::error::SimError;
 
 impl FleetSpec {
     /// Parse and validate a fleet file.

@@ -26,7 +26,7 @@ mod tests;
 
 use std::collections::HashMap;
 
-use crate::SimError;
+use crate::error::SimError;
 use crate::fleet::{FleetSpec, Topology};
 use crate::log::Log;
 

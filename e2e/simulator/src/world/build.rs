@@ -12,8 +12,8 @@ use super::appliance::{Activity, Appliance, FailoverRole, NodeCfg};
 use super::group::{Group, GroupKind, SyncKind, SyncStatus};
 use super::scheduler::Scheduler;
 use super::{Listening, World};
-use crate::SimError;
 use crate::clock::SimClock;
+use crate::error::SimError;
 use crate::fleet::{FleetSpec, Swing, Topology};
 
 impl World {

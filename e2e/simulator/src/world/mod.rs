@@ -11,6 +11,7 @@ mod cluster;
 mod error;
 mod failover;
 pub(crate) mod group;
+mod inject;
 pub(crate) mod install;
 pub(crate) mod scheduler;
 mod state;
