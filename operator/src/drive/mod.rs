@@ -120,6 +120,11 @@ pub async fn reconcile<K: Kind>(k: &mut K) -> Result<Action, kube::Error> {
                 phase,
                 commands,
             } => {
+                if !current {
+                    // Fails with 409 on a stale read, before any command goes out.
+                    k.write(true).await?;
+                    current = true;
+                }
                 let reports = act(k, index, &commands).await;
                 let update = {
                     let common = k.common(now);
