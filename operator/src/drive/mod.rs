@@ -379,3 +379,7 @@ async fn complete_upgrade<K: Kind>(
     .await;
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "skeleton_tests.rs"]
+mod skeleton_tests;
