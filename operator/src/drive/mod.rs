@@ -35,6 +35,7 @@ use crate::upgrade::decide::{
     Common, Decision, Planned, StepContext, is_finished, retry_token, with_retry_hint,
 };
 use crate::upgrade::fold::fold;
+use crate::upgrade::needs::{Needs, needs};
 use crate::upgrade::observed::Observed;
 use crate::upgrade::plan;
 use crate::upgrade::verdict::{Situation, StepUpdate, Verdict};
@@ -108,9 +109,14 @@ pub async fn reconcile<K: Kind>(k: &mut K) -> Result<Action, kube::Error> {
                 record_plan(k, &planned, &mut current).await?;
                 observed = k.observe().await;
             }
-            // Decided again on the same observation: starting a step changes what it needs
-            // only through the state just written.
-            Decision::Start { index, phase } => start(k, index, phase, now, &mut current).await?,
+            // A started step is decided on the same observation unless it needs more (an
+            // install to follow, a batch's nodes, accounts, packages).
+            Decision::Start { index, phase } => {
+                start(k, index, phase, now, &mut current).await?;
+                if needs(k.status_ref().upgrade()) != Needs::default() {
+                    observed = k.observe().await;
+                }
+            }
             Decision::Retry { index, token } => {
                 retry(k, index, &token, &mut current).await?;
                 observed = k.observe().await;

@@ -60,7 +60,7 @@ pub fn current(upgrade: &UpgradeStatus) -> Option<&PlanStep> {
         .find(|s| !matches!(s.state, StepState::Succeeded | StepState::Skipped))
 }
 
-/// What the current step needs observed.
+/// What the current step needs observed (nothing unless it runs).
 pub fn needs(upgrade: Option<&UpgradeStatus>) -> Needs {
     let Some(upgrade) = upgrade else {
         return Needs::default();
@@ -68,7 +68,9 @@ pub fn needs(upgrade: Option<&UpgradeStatus>) -> Needs {
     let Some(step) = current(upgrade) else {
         return Needs::default();
     };
-    if step.state == StepState::Failed {
+    // Only a running step reads beyond the members: a pending one waits on its gates alone,
+    // and a held batch must not read hundreds of nodes at every requeue.
+    if step.state != StepState::Running {
         return Needs::default();
     }
     let member = step.member.clone().unwrap_or_default();
@@ -121,4 +123,44 @@ pub fn needs(upgrade: Option<&UpgradeStatus>) -> Needs {
         _ => {}
     }
     needs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch_install(state: StepState) -> UpgradeStatus {
+        let step = PlanStep {
+            id: "1/install/batch-1/product-24.3.2".into(),
+            action: StepAction::Install,
+            batch: Some(1),
+            package: Some("product-24.3.2".into()),
+            state,
+            ..PlanStep::default()
+        };
+        UpgradeStatus {
+            plan: vec![step],
+            ..UpgradeStatus::default()
+        }
+    }
+
+    #[test]
+    fn a_held_batch_reads_none_of_its_nodes_a_running_one_reads_them() {
+        assert_eq!(
+            needs(Some(&batch_install(StepState::Pending))),
+            Needs::default()
+        );
+        let running = needs(Some(&batch_install(StepState::Running)));
+        assert!(
+            matches!(
+                running.targets,
+                Some(BatchNeed {
+                    batch: 1,
+                    round: 0,
+                    ..
+                })
+            ),
+            "{running:?}"
+        );
+    }
 }
