@@ -60,12 +60,9 @@ pub async fn observe_pair(
     .await;
     if status.upgrade.is_none() && needs_plan(pair, &observed) {
         // The package list with prerequisites comes from the member serving the site.
-        let seen = |i: usize| observed.members[i].seen.as_ref().ok();
-        let serving = if seen(0).is_some_and(|s| s.serves()) || !seen(1).is_some_and(|s| s.serves())
-        {
-            0
-        } else {
-            1
+        let serving = match (&observed.members[0].seen, &observed.members[1].seen) {
+            (Ok(a), Ok(b)) => crate::upgrade::decide::pair::serving(a, b),
+            _ => 0,
         };
         observed.packages = Some(observe::packages(&members[serving]).await);
     }

@@ -7,11 +7,11 @@
 use std::time::Duration;
 
 use baton_crds::conditions::reasons;
-use baton_crds::status::{PlanStep, StepAction, StepProgress};
+use baton_crds::status::{StepAction, StepProgress};
 
 use super::atlas::AtlasInput;
 use super::batch::next_install;
-use super::steps::{busy, install_key};
+use super::steps::{busy, install_failed, install_key};
 use super::{StepContext, StepDecision};
 use crate::upgrade::command::{Command, Report};
 use crate::upgrade::observed::{InstallProgress, TargetView};
@@ -41,11 +41,6 @@ pub fn batch_targets<'a>(ctx: &StepContext<'a>) -> Result<&'a [TargetView], Step
     }
 }
 
-/// The verdict of a failed install of `step`'s package on `name` (R6 for base software).
-fn failed(step: &PlanStep, name: &str, message: &str) -> Verdict {
-    super::steps::install_failed(step, name, message)
-}
-
 /// Installs the step's package on every target, in parallel up to the limit, working ahead.
 pub fn install(ctx: &StepContext<'_>, input: &AtlasInput<'_>, n: i32) -> StepDecision {
     let targets = match batch_targets(ctx) {
@@ -57,7 +52,7 @@ pub fn install(ctx: &StepContext<'_>, input: &AtlasInput<'_>, n: i32) -> StepDec
         _ => None,
     }) {
         // Nothing more starts anywhere; what already serves keeps serving.
-        return failed(ctx.step, &t.name, message).into();
+        return install_failed(ctx.step, &t.name, message).into();
     }
     let package = ctx.step.package.as_deref().unwrap_or_default();
     let limit = usize::try_from(input.spec.max_concurrent_installs)
@@ -96,7 +91,7 @@ pub fn install(ctx: &StepContext<'_>, input: &AtlasInput<'_>, n: i32) -> StepDec
         if let Some((t, message)) = failed_ahead {
             // On a retry of this step the next step reports it itself, with its own retry.
             if ctx.step.attempt == 0 {
-                return failed(next, &t.name, message).into();
+                return install_failed(next, &t.name, message).into();
             }
         } else {
             for t in targets {
@@ -197,7 +192,7 @@ pub fn install_verdict(
                     message,
                     ..
                 } => {
-                    return failed(ctx.step, member, message).into();
+                    return install_failed(ctx.step, member, message).into();
                 }
                 _ => {}
             },

@@ -125,10 +125,9 @@ pub fn pair(input: &PairInput<'_>) -> Decision {
             common,
         );
     }
-    let (primary, backup) = if sa.serves() || !sb.serves() {
-        (a, b)
-    } else {
-        (b, a)
+    let (primary, backup) = match super::pair::serving(sa, sb) {
+        0 => (a, b),
+        _ => (b, a),
     };
     let installed = sa.version.clone().min(sb.version.clone());
     let rounds = match rounds(

@@ -12,7 +12,7 @@ use baton_crds::status::{Phase, StepAction, UpgradeStatus};
 use super::steps::{self, busy, member_of, seen};
 use super::{Common, Decision, StepContext, StepDecision, decide_plan, idle};
 use crate::upgrade::command::{Command, SyncKind};
-use crate::upgrade::observed::Observed;
+use crate::upgrade::observed::{Observed, Seen};
 use crate::upgrade::verdict::Verdict;
 
 /// What a pair's decision reads.
@@ -35,6 +35,12 @@ pub fn decide(input: &PairInput<'_>) -> Decision {
             step(ctx, input.spec.strategy)
         }),
     }
+}
+
+/// Which of the two members serves the site (0 or 1): the first unless only the second
+/// serves. The plan starts from it, and the packages to plan with come from it.
+pub fn serving(a: &Seen, b: &Seen) -> usize {
+    if a.serves() || !b.serves() { 0 } else { 1 }
 }
 
 /// The phase a pair step belongs to.
